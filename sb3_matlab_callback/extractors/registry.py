@@ -1,0 +1,71 @@
+"""The registry of per-algorithm extractors.
+
+An extractor is ``fn(model, builder) -> register``: it translates the model's actor
+into ``builder.program`` and returns the action register. Lookup walks the model
+class's MRO, so subclasses (DDPG of TD3, a user's subclass of SAC) resolve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+
+from ..builder import Builder
+from ..errors import unsupported
+
+Extractor = Callable[[BaseAlgorithm, Builder], int]
+
+_EXTRACTORS: dict[type, Extractor] = {}
+_POLICIES: dict[type, tuple[type, ...]] = {}
+
+EXTRACTOR_HINT = (
+    "Register one with @sb3_matlab_callback.register_extractor(YourAlgorithm, "
+    "policies=(YourPolicy,)) (see README, 'Extending')."
+)
+
+
+def register_extractor(
+    algorithm: type[BaseAlgorithm], policies: Iterable[type[BasePolicy]] = (),
+) -> Callable[[Extractor], Extractor]:
+    """Register the decorated function as the extractor of ``algorithm`` and its subclasses.
+
+    :param algorithm: the algorithm class, e.g. ``stable_baselines3.SAC``.
+    :param policies: the exact policy classes the extractor understands. A model whose
+        policy is of another class (a user's subclass may override ``forward``) is refused.
+    :return: a decorator that registers and returns the extractor.
+    """
+
+    def decorator(fn: Extractor) -> Extractor:
+        _EXTRACTORS[algorithm] = fn
+        _POLICIES[algorithm] = tuple(policies)
+        return fn
+
+    return decorator
+
+
+def supported_algorithms() -> list[str]:
+    """Return the names of the algorithms that have an extractor."""
+    return sorted(cls.__name__ for cls in _EXTRACTORS)
+
+
+def find_extractor(model: BaseAlgorithm) -> Extractor:
+    """Return the extractor for ``model``, checking its policy class.
+
+    :raises UnsupportedError: naming the algorithm or policy class.
+    """
+    for cls in type(model).__mro__:
+        if cls in _EXTRACTORS:
+            _check_policy(cls, model.policy)
+            return _EXTRACTORS[cls]
+    raise unsupported("algorithm", type(model).__name__, supported_algorithms(), EXTRACTOR_HINT)
+
+
+def _check_policy(algorithm: type, policy: BasePolicy) -> None:
+    allowed = _POLICIES[algorithm]
+    if allowed and type(policy) not in allowed:
+        raise unsupported(
+            f"policy class for {algorithm.__name__}", type(policy).__name__,
+            [p.__name__ for p in allowed], EXTRACTOR_HINT,
+        )

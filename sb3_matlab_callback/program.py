@@ -1,0 +1,85 @@
+"""The program a bundle carries: inputs -> ops on registers -> one action register.
+
+A :class:`Program` knows nothing about algorithms. Extractors translate a policy into
+input specs (observation preprocessing), ops (layers, distribution heads, action
+post-processing) and an output register. The MATLAB runtime executes it as is.
+See ``docs/bundle-format.md`` for every op and its fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: ``mode`` values: an op runs always, only when deterministic, or only when sampling.
+MODES = ("always", "deterministic", "stochastic")
+
+
+@dataclass
+class Op:
+    """One step of the program: ``R{out} = op(R{inputs}...)`` with constant params."""
+
+    op: str
+    inputs: tuple[int, ...]
+    output: int
+    params: dict[str, Any] = field(default_factory=dict)
+    mode: str = "always"
+
+
+@dataclass
+class Input:
+    """How one observation (or one Dict key) becomes an ``N x d`` register."""
+
+    key: str
+    kind: str
+    output: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Program:
+    """A register machine: inputs fill registers, ops compute, ``output`` holds the action."""
+
+    inputs: list[Input] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
+    output: int = 0
+    num_registers: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def new_register(self) -> int:
+        """Allocate a register and return its 1-based index."""
+        self.num_registers += 1
+        return self.num_registers
+
+    def add_input(self, key: str, kind: str, **params: Any) -> int:
+        """Add an observation input and return the register it fills."""
+        reg = self.new_register()
+        self.inputs.append(Input(key, kind, reg, _arrays(params)))
+        return reg
+
+    def add(self, op: str, *inputs: int, mode: str = "always", **params: Any) -> int:
+        """Append ``op`` reading ``inputs`` into a new register and return that register."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        reg = self.new_register()
+        self.ops.append(Op(op, tuple(inputs), reg, _arrays(params), mode))
+        return reg
+
+    def assign(self, op: str, target: int, *inputs: int, mode: str, **params: Any) -> int:
+        """Append ``op`` that overwrites ``target`` (used for mode-specific branches)."""
+        self.ops.append(Op(op, tuple(inputs), target, _arrays(params), mode))
+        return target
+
+
+def _arrays(params: dict[str, Any]) -> dict[str, Any]:
+    """Turn tensors into float64 NumPy arrays so MATLAB gets doubles."""
+    out = {}
+    for name, value in params.items():
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().double().numpy()
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+            value = value.astype(np.float64)
+        out[name] = value
+    return out

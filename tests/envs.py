@@ -1,0 +1,53 @@
+"""A tiny env with configurable spaces, so tests build models without training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+
+
+class SpaceEnv(gym.Env):
+    """An env that only exists to give a model its observation and action spaces."""
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, episode_len: int = 50):
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.episode_len = episode_len
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        self._t = 0
+        return self.observation_space.sample(), {}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        self._t += 1
+        reward = float(self.np_random.normal())
+        return self.observation_space.sample(), reward, False, self._t >= self.episode_len, {}
+
+
+def perturb(model: Any, scale: float = 0.5, seed: int = 0) -> None:
+    """Give every policy parameter random values, as training would, so outputs spread out."""
+    gen = th.Generator().manual_seed(seed)
+    with th.no_grad():
+        for param in model.policy.parameters():
+            param.add_(th.randn(param.shape, generator=gen) * scale / max(1, param.shape[-1]) ** 0.5)
+
+
+def box(low: Any, high: Any, shape: tuple[int, ...] | None = None) -> gym.spaces.Box:
+    return gym.spaces.Box(np.float32(low) if shape else np.asarray(low, np.float32),
+                          np.float32(high) if shape else np.asarray(high, np.float32),
+                          shape=shape, dtype=np.float32)
+
+
+def fresh_observations(space: gym.spaces.Box, n: int, seed: int) -> np.ndarray:
+    """In-range and far out-of-range observations (saturating tanh, triggering clips)."""
+    rng = np.random.default_rng(seed)
+    low = np.where(np.isfinite(space.low), space.low, -2.0)
+    high = np.where(np.isfinite(space.high), space.high, 2.0)
+    obs = rng.uniform(low, high, size=(n, *space.shape))
+    obs[: n // 4] *= 25.0  # far outside any bound
+    return obs.astype(space.dtype)
