@@ -137,7 +137,7 @@ def reference_actions(
 
 
 def program_fields(program: Program) -> dict[str, Any]:
-    """The program as bundle fields: ``inputs``, ``ops``, ``output``, ``num_registers``."""
+    """Return the program as bundle fields: ``inputs``, ``ops``, ``output``, ``num_registers``."""
     inputs = [{"key": i.key, "kind": i.kind, "output": float(i.output), **i.params}
               for i in program.inputs]
     ops = [{"op": o.op, "inputs": np.array(o.inputs, dtype=np.float64).reshape(1, -1),

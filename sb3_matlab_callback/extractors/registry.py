@@ -50,6 +50,11 @@ def supported_algorithms() -> list[str]:
     return sorted(cls.__name__ for cls in _EXTRACTORS)
 
 
+def algorithm_classes() -> list[type]:
+    """Return the algorithm classes that have an extractor."""
+    return list(_EXTRACTORS)
+
+
 def find_extractor(model: BaseAlgorithm) -> Extractor:
     """Return the extractor for ``model``, checking its policy class.
 

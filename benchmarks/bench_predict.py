@@ -1,0 +1,148 @@
+"""Latency of sb3.predict in Octave next to SB3's own, in one run.
+
+Targets (issue #2), for SAC's default actor (256x256, Pendulum-v1):
+- one observation: sb3.predict <= 1/4 of SB3's model.predict();
+- a 10 000-row batch: sb3.predict <= 2x a torch forward pass of the actor.
+
+Octave's OpenBLAS picks its kernels from the CPU model name. On VMs that report a
+generic name it falls back to the slow 'Prescott' kernels; the script then also runs
+Octave with OPENBLAS_CORETYPE set from the CPU flags and prints both.
+
+Usage: python benchmarks/bench_predict.py [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import torch as th
+from stable_baselines3 import SAC
+
+from sb3_matlab_callback import export_policy, matlab_path
+
+BATCH = 10_000
+
+
+def sb3_timings(model: SAC, repeats: int) -> dict[str, float]:
+    obs = np.array([0.1, -0.2, 0.3], dtype=np.float32)
+    batch = np.random.default_rng(0).uniform(-1, 1, (BATCH, 3)).astype(np.float32)
+    tensor = th.as_tensor(batch)
+    for _ in range(50):
+        model.predict(obs, deterministic=True)
+    single = _median(lambda: model.predict(obs, deterministic=True), repeats)
+    with th.no_grad():
+        model.policy.actor(tensor, deterministic=True)
+        forward = _median(lambda: model.policy.actor(tensor, deterministic=True), 20)
+    predict_batch = _median(lambda: model.predict(batch, deterministic=True), 20)
+    return {"single": single, "forward": forward, "predict_batch": predict_batch}
+
+
+def _median(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+OCTAVE_SCRIPT = """
+addpath('{path}');
+d = load('{batch}');
+for prec = {{'single', 'double'}}
+  p = sb3.load_policy('{bundle}', 'Precision', prec{{1}});
+  o = [0.1 -0.2 0.3];
+  for k = 1:200, a = sb3.predict(p, o); end
+  t = zeros(1, {repeats});
+  for k = 1:{repeats}, s = tic; a = sb3.predict(p, o); t(k) = toc(s); end
+  a = sb3.predict(p, d.X);
+  tb = zeros(1, 20);
+  for k = 1:20, s = tic; a = sb3.predict(p, d.X); tb(k) = toc(s); end
+  printf('%s %.9f %.9f\\n', prec{{1}}, median(t), median(tb));
+end
+"""
+
+
+def octave_timings(exe: str, bundle: Path, batch: Path, repeats: int,
+                   env: dict[str, str]) -> dict[str, tuple[float, float]]:
+    script = OCTAVE_SCRIPT.format(path=matlab_path(), bundle=bundle, batch=batch, repeats=repeats)
+    out = subprocess.run([exe, "--no-gui", "--norc", "--quiet", "--eval", script], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines() if line.startswith(("single", "double"))]
+    return {r[0]: (float(r[1]), float(r[2])) for r in rows}
+
+
+def openblas_core(exe: str, env: dict[str, str]) -> str:
+    probe = subprocess.run([exe, "--no-gui", "--norc", "--quiet", "--eval", "ones(2)*ones(2);"],
+                           env={**env, "OPENBLAS_VERBOSE": "2"}, capture_output=True, text=True)
+    match = re.search(r"Core: (\w+)", probe.stdout + probe.stderr)
+    return match.group(1) if match else "unknown (not OpenBLAS?)"
+
+
+def tuned_coretype() -> str | None:
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    if " avx512f" in flags:
+        return "SkylakeX"
+    if " avx2" in flags:
+        return "Haswell"
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2000)
+    args = parser.parse_args()
+    exe = shutil.which("octave-cli") or shutil.which("octave")
+    if exe is None:
+        sys.exit("Octave is not installed (apt-get install -y octave).")
+    model = SAC("MlpPolicy", "Pendulum-v1", seed=0, device="cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = export_policy(model, Path(tmp) / "sac.mat")
+        batch = Path(tmp) / "batch.mat"
+        scipy.io.savemat(batch, {"X": np.random.default_rng(0).uniform(-1, 1, (BATCH, 3))})
+        sb3 = sb3_timings(model, args.repeats)
+        env = dict(os.environ)
+        runs = [(openblas_core(exe, env), env)]
+        tuned = tuned_coretype()
+        if runs[0][0] in ("Prescott", "Core2", "Nehalem", "unknown") and tuned:
+            runs.append((f"{tuned} (OPENBLAS_CORETYPE)", {**env, "OPENBLAS_CORETYPE": tuned}))
+        report(sb3, [(core, octave_timings(exe, bundle, batch, args.repeats, e))
+                     for core, e in runs])
+
+
+def report(sb3: dict[str, float], runs: list[tuple[str, dict]]) -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_name()}")
+    print(f"torch {th.__version__} ({th.get_num_threads()} threads); SAC MlpPolicy 256x256 actor")
+    print(f"SB3 model.predict, one observation : {sb3['single'] * 1e6:9.1f} us")
+    print(f"torch actor forward, {BATCH} rows   : {sb3['forward'] * 1e3:9.2f} ms")
+    print(f"SB3 model.predict, {BATCH} rows     : {sb3['predict_batch'] * 1e3:9.2f} ms")
+    for core, timings in runs:
+        for precision, (single, batch) in timings.items():
+            print(f"Octave sb3.predict [{precision}, OpenBLAS {core}]: one observation "
+                  f"{single * 1e6:7.1f} us ({single / sb3['single']:.2f}x SB3, target <= 0.25x); "
+                  f"{BATCH} rows {batch * 1e3:7.2f} ms ({batch / sb3['forward']:.2f}x torch "
+                  f"forward, target <= 2x)")
+
+
+def _cpu_name() -> str:
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        match = re.search(r"model name\s*:\s*(.+)", info.read_text())
+        if match:
+            return match.group(1).strip()
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
