@@ -8,15 +8,18 @@ from pathlib import Path
 
 from .builder import register_features_extractor
 from .bundle import load_bundle
+from .callback import MatlabExportCallback
 from .errors import (
     BundleError,
     ExportError,
     ExportFolderError,
+    ExportWarning,
     ManifestError,
     UnsupportedError,
 )
 from .export import export_policy
 from .extractors import register_extractor, supported_algorithms
+from .manifest import read_manifest
 from .modules import register_module
 
 
@@ -29,12 +32,15 @@ __all__ = [
     "BundleError",
     "ExportError",
     "ExportFolderError",
+    "ExportWarning",
     "ManifestError",
+    "MatlabExportCallback",
     "UnsupportedError",
     "__version__",
     "export_policy",
     "load_bundle",
     "matlab_path",
+    "read_manifest",
     "register_extractor",
     "register_features_extractor",
     "register_module",

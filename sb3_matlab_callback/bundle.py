@@ -17,8 +17,10 @@ import numpy as np
 import scipy.io
 import stable_baselines3
 import torch as th
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.preprocessing import is_image_space
+from stable_baselines3.common.vec_env import VecNormalize, VecTransposeImage, unwrap_vec_wrapper
 
 from . import __version__
 from .builder import Builder
@@ -38,13 +40,48 @@ REFERENCE_RTOL = 1e-5
 def build_program(model: BaseAlgorithm, vec_normalize: VecNormalize | None = None) -> Program:
     """Translate ``model``'s actor into a program (raises before anything is written)."""
     extractor = find_extractor(model)
+    describe_space(model.action_space)  # unsupported action spaces fail here, before anything
     builder = Builder(
         observation_space=model.policy.observation_space,
         normalize_images=getattr(model.policy, "normalize_images", True),
         obs_stats=observation_stats(vec_normalize),
+        image_layouts=image_layouts(model),
     )
     extractor(model, builder)
     return builder.program
+
+
+def image_layouts(model: BaseAlgorithm) -> dict[str, str]:
+    """Return how the model's env gives each image observation (by Dict key, ``""`` if plain).
+
+    SB3 wraps an env with channel-last images in ``VecTransposeImage``, so the policy
+    sees ``C x H x W``; such images are ``"HWC"``. Images of an env that was not
+    transposed are ``"CHW"``. Without an env (a model loaded without one) every image
+    is ``"HWC"``, the usual layout of image envs.
+    """
+    space = model.policy.observation_space
+    keys = list(space.spaces) if isinstance(space, spaces.Dict) else [""]
+    env = getattr(model, "env", None)
+    if env is None:
+        return dict.fromkeys(keys, "HWC")
+    transpose = unwrap_vec_wrapper(env, VecTransposeImage)
+    if transpose is None or transpose.skip:
+        return dict.fromkeys(keys, "CHW")
+    if isinstance(space, spaces.Dict):
+        return {key: "HWC" if key in transpose.image_space_keys else "CHW" for key in keys}
+    return {"": "HWC"}
+
+
+def env_layout(observations: Any, space: spaces.Space, layouts: dict[str, str]) -> Any:
+    """Put image observations (a batch, policy layout ``N x C x H x W``) in the env's layout."""
+    if isinstance(space, spaces.Dict):
+        return {key: env_layout(obs, space[key], {"": layouts.get(key, "HWC")})
+                for key, obs in observations.items()}
+    observations = np.asarray(observations)
+    if (layouts.get("") == "HWC" and is_image_space(space)
+            and observations.shape[1:] == space.shape):
+        return observations.transpose(0, 2, 3, 1)
+    return observations
 
 
 def observation_stats(vec_normalize: VecNormalize | None) -> dict[str, dict[str, Any]]:
@@ -90,6 +127,8 @@ def build_bundle(
         rng = np.random.default_rng(seed)
         reference_observations = sample_observations(model.observation_space, rng, NUM_REFERENCE)
     actions = reference_actions(model, reference_observations, vec_normalize)
+    reference_observations = env_layout(reference_observations, model.policy.observation_space,
+                                        image_layouts(model))
     scale = max(1.0, float(np.max(np.abs(actions)))) if actions.size else 1.0
     return {
         "format": BUNDLE_FORMAT,

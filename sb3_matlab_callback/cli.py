@@ -25,6 +25,18 @@ from .errors import ExportError, unsupported
 from .extractors.registry import algorithm_classes
 
 
+def _loadable_algorithms() -> dict[str, type]:
+    """Algorithm classes by name: the registered ones and their SB3 / sb3-contrib subclasses."""
+    classes = {cls.__name__: cls for cls in algorithm_classes()}
+    pending = list(classes.values())
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            if sub.__module__.startswith(("stable_baselines3", "sb3_contrib")):
+                classes.setdefault(sub.__name__, sub)
+                pending.append(sub)
+    return classes
+
+
 class _SpacesEnv(gym.Env):
     """Carries a model's spaces so ``VecNormalize.load`` has an env to wrap."""
 
@@ -40,7 +52,7 @@ class _SpacesEnv(gym.Env):
 
 
 def _export(args: argparse.Namespace) -> int:
-    classes = {cls.__name__: cls for cls in algorithm_classes()}
+    classes = _loadable_algorithms()
     if args.algo not in classes:
         raise unsupported("algorithm", args.algo, classes)
     model = classes[args.algo].load(args.model, device="cpu")

@@ -102,3 +102,46 @@ def _gaussian_sample(program: Program, mean: int, log_std: th.Tensor | int | Non
     else:
         program.assign("gaussian_sample", mean, mean, mode="stochastic",
                        log_std=log_std.reshape(1, -1))
+
+
+def _register_maskable_heads() -> None:
+    """Heads of sb3-contrib's maskable distributions (MaskablePPO), if it is installed.
+
+    The ``mask_logits`` op sets the logits of masked-out choices to -1e8, as
+    ``MaskableCategorical.apply_masking`` does, from ``sb3.predict``'s ``'ActionMasks'``
+    option; without that option it passes the logits through.
+    """
+    try:
+        from sb3_contrib.common.maskable.distributions import (
+            MaskableCategoricalDistribution,
+            MaskableMultiCategoricalDistribution,
+        )
+    except ImportError:  # pragma: no cover - sb3-contrib is optional
+        return
+
+    def categorical(dist: MaskableCategoricalDistribution, program: Program, params: int, *,
+                    log_std: th.Tensor | int | None = None, latent_sde: int | None = None) -> int:
+        logits = program.add("mask_logits", params)
+        action = program.add("argmax", logits, mode="deterministic")
+        program.assign("categorical_sample", action, logits, mode="stochastic")
+        return action
+
+    def multi_categorical(dist: MaskableMultiCategoricalDistribution, program: Program,
+                          params: int, *, log_std: th.Tensor | int | None = None,
+                          latent_sde: int | None = None) -> int:
+        # Also MaskableBernoulliDistribution: two choices per binary action.
+        nvec = th.tensor([int(n) for n in dist.action_dims], dtype=th.float64).reshape(1, -1)
+        logits = program.add("mask_logits", params)
+        action = program.add("multi_argmax", logits, mode="deterministic", nvec=nvec)
+        program.assign("multi_categorical_sample", action, logits, mode="stochastic", nvec=nvec)
+        return action
+
+    add_head.register(MaskableCategoricalDistribution, categorical)
+    add_head.register(MaskableMultiCategoricalDistribution, multi_categorical)
+    global SUPPORTED_DISTRIBUTIONS
+    SUPPORTED_DISTRIBUTIONS = (*SUPPORTED_DISTRIBUTIONS, "MaskableCategoricalDistribution",
+                               "MaskableMultiCategoricalDistribution",
+                               "MaskableBernoulliDistribution")
+
+
+_register_maskable_heads()

@@ -48,3 +48,7 @@ def unsupported(kind: str, name: str, supported: Iterable[str], hint: str = "") 
     if hint:
         message += f" {hint}"
     return UnsupportedError(message)
+
+
+class ExportWarning(UserWarning):
+    """A background export failed and ``on_error="warn"`` let training continue."""

@@ -47,6 +47,9 @@ class Program:
     output: int = 0
     num_registers: int = 0
     state: dict[str, Any] = field(default_factory=dict)
+    #: Registers holding images: ``N x H x W x C`` arrays, by register, with the torch
+    #: per-sample shape ``(C, H, W)``. Every other register is ``N x d``.
+    spatial: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
     def new_register(self) -> int:
         """Allocate a register and return its 1-based index."""
@@ -73,13 +76,19 @@ class Program:
         return target
 
 
+def to_numpy(value: Any) -> Any:
+    """Return a tensor (on any device) or array as float64 NumPy; anything else unchanged.
+
+    Every tensor that goes into a bundle passes here: ``.detach().cpu()`` first, so
+    weights and buffers of a model on a CUDA device are copied to host memory.
+    """
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().double().numpy()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        value = value.astype(np.float64)
+    return value
+
+
 def _arrays(params: dict[str, Any]) -> dict[str, Any]:
     """Turn tensors into float64 NumPy arrays so MATLAB gets doubles."""
-    out = {}
-    for name, value in params.items():
-        if hasattr(value, "detach"):
-            value = value.detach().cpu().double().numpy()
-        if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
-            value = value.astype(np.float64)
-        out[name] = value
-    return out
+    return {name: to_numpy(value) for name, value in params.items()}

@@ -13,14 +13,21 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.preprocessing import is_image_space
 
-from .errors import unsupported
+from .errors import UnsupportedError, unsupported
 from .program import Program
 
 SUPPORTED_SPACES = ("Box", "Discrete", "MultiDiscrete", "MultiBinary", "Dict")
 
 
+SPACE_HINT = (
+    "SB3 policies take these spaces only; flatten other spaces with a gymnasium wrapper "
+    "(e.g. gymnasium.wrappers.FlattenObservation) or turn a Tuple into a Dict."
+)
+
+
 def _unsupported_space(space: spaces.Space, role: str) -> Exception:
-    return unsupported(f"{role} space", type(space).__name__, SUPPORTED_SPACES)
+    kind = f"{role} space" if role else "space"
+    return unsupported(kind, type(space).__name__, SUPPORTED_SPACES, SPACE_HINT)
 
 
 # --------------------------------------------------------------------------- describe
@@ -76,41 +83,73 @@ def _as_matlab_array(values: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- inputs
+#: How the MATLAB runtime takes one image: as the env gives it, channel-last or first.
+IMAGE_LAYOUTS = ("HWC", "CHW")
+
+
 @singledispatch
 def add_observation_input(
     space: spaces.Space, program: Program, key: str, *, normalize_images: bool = True,
-    normalizer: dict[str, Any] | None = None,
+    normalizer: dict[str, Any] | None = None, image_layout: str = "HWC",
 ) -> int:
     """Add the input spec that preprocesses ``space`` as SB3's ``preprocess_obs`` does.
 
-    :param space: the (sub-)space of the observation.
+    :param space: the (sub-)space of the observation, as the policy sees it.
     :param program: the program receiving the input.
     :param key: the Dict key, or ``""`` for a plain observation.
     :param normalize_images: the policy's ``normalize_images``.
     :param normalizer: VecNormalize statistics for this key, if any.
-    :return: the register holding the ``N x d`` preprocessed observation.
+    :param image_layout: for an image space (SB3's ``is_image_space``), how the env gives
+        one image: ``"HWC"`` (SB3 transposed it with ``VecTransposeImage``) or ``"CHW"``.
+    :return: the register holding the preprocessed observation: ``N x d``, or for a 3-D
+        Box ``N x H x W x C`` (see :attr:`Program.spatial`).
     """
     raise _unsupported_space(space, "observation")
 
 
 @add_observation_input.register
 def _(space: spaces.Box, program: Program, key: str, *, normalize_images: bool = True,
-      normalizer: dict[str, Any] | None = None) -> int:
-    scale = 255.0 if (normalize_images and is_image_space(space)) else 1.0
-    return program.add_input(key, "box", shape=_shape(space.shape), scale=scale,
-                             **_normalizer_params(normalizer))
+      normalizer: dict[str, Any] | None = None, image_layout: str = "HWC") -> int:
+    image = is_image_space(space)
+    scale = 255.0 if (normalize_images and image) else 1.0
+    if len(space.shape) != 3:
+        return program.add_input(key, "box", shape=_shape(space.shape), scale=scale,
+                                 **_normalizer_params(normalizer))
+    if image_layout not in IMAGE_LAYOUTS:
+        raise ValueError(f"image_layout must be one of {IMAGE_LAYOUTS}, got {image_layout!r}")
+    # SB3 transposes only real images (uint8 in 0..255); any other 3-D Box is taken as is.
+    reg = program.add_input(key, "image", shape=_shape(space.shape), scale=scale,
+                            layout=image_layout if image else "CHW",
+                            transposable=float(image),
+                            **_normalizer_params(normalizer, space.shape))
+    program.spatial[reg] = tuple(int(s) for s in space.shape)
+    return reg
 
 
 @add_observation_input.register
 def _(space: spaces.Discrete, program: Program, key: str, *, normalize_images: bool = True,
-      normalizer: dict[str, Any] | None = None) -> int:
+      normalizer: dict[str, Any] | None = None, image_layout: str = "HWC") -> int:
+    if int(space.start) != 0:
+        raise UnsupportedError(
+            f"Unsupported observation space {space} (Discrete with start={int(space.start)}): "
+            "SB3's preprocess_obs one-hot encodes the raw value and ignores start, so the "
+            "policy cannot see these observations correctly. Use Discrete(n) (start=0), e.g. "
+            "with a gymnasium ObservationWrapper that subtracts start."
+        )
     return program.add_input(key, "onehot", shape=_shape(()), nvec=np.array([[float(space.n)]]),
                              **_normalizer_params(normalizer))
 
 
 @add_observation_input.register
 def _(space: spaces.MultiDiscrete, program: Program, key: str, *, normalize_images: bool = True,
-      normalizer: dict[str, Any] | None = None) -> int:
+      normalizer: dict[str, Any] | None = None, image_layout: str = "HWC") -> int:
+    start = np.asarray(getattr(space, "start", 0))
+    if space.nvec.ndim != 1 or np.any(start != 0):
+        raise UnsupportedError(
+            f"Unsupported observation space {space}: SB3's preprocess_obs handles only a "
+            "1-D MultiDiscrete with start=0. Flatten it and subtract start with a gymnasium "
+            "ObservationWrapper."
+        )
     return program.add_input(key, "onehot", shape=_shape(space.shape),
                              nvec=space.nvec.astype(np.float64).reshape(1, -1),
                              **_normalizer_params(normalizer))
@@ -118,7 +157,7 @@ def _(space: spaces.MultiDiscrete, program: Program, key: str, *, normalize_imag
 
 @add_observation_input.register
 def _(space: spaces.MultiBinary, program: Program, key: str, *, normalize_images: bool = True,
-      normalizer: dict[str, Any] | None = None) -> int:
+      normalizer: dict[str, Any] | None = None, image_layout: str = "HWC") -> int:
     return program.add_input(key, "box", shape=_shape(np.atleast_1d(space.n)), scale=1.0,
                              **_normalizer_params(normalizer))
 
@@ -127,7 +166,18 @@ def _shape(shape: Any) -> np.ndarray:
     return np.array(tuple(int(s) for s in shape), dtype=np.float64).reshape(1, -1)
 
 
-def _normalizer_params(normalizer: dict[str, Any] | None) -> dict[str, Any]:
+def _normalizer_params(normalizer: dict[str, Any] | None,
+                       image_shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+    """VecNormalize fields: ``1 x d`` statistics, or ``1 x H x W x C`` for an image input."""
     if normalizer is None:
         return {"normalize": 0.0}
-    return {"normalize": 1.0, **normalizer}
+    if image_shape is None:
+        return {"normalize": 1.0, **normalizer}
+    channels, height, width = image_shape
+
+    def spatial(stat: Any) -> np.ndarray:
+        stat = np.asarray(stat, dtype=np.float64).reshape(channels, height, width)
+        return stat.transpose(1, 2, 0).reshape(1, height, width, channels)
+
+    return {"normalize": 1.0, **normalizer,
+            "mean": spatial(normalizer["mean"]), "var": spatial(normalizer["var"])}

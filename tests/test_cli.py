@@ -44,6 +44,13 @@ def test_export_saved_model_with_vecnormalize(tmp_path: Path) -> None:
     assert "VecNormalize: yes" in info.stdout
 
 
+def test_subclasses_such_as_ddpg_are_loadable() -> None:
+    from sb3_matlab_callback.cli import _loadable_algorithms
+
+    names = _loadable_algorithms()
+    assert {"DDPG", "TD3", "SAC", "PPO", "A2C", "DQN"} <= set(names)
+
+
 def test_export_unknown_algorithm_is_named(tmp_path: Path) -> None:
     out = _cli("export", "m.zip", str(tmp_path / "p.mat"), "--algo", "SACX")
     assert out.returncode == 1

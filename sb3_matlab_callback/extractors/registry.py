@@ -17,6 +17,19 @@ from ..errors import unsupported
 
 Extractor = Callable[[BaseAlgorithm, Builder], int]
 
+
+
+def _has_contrib() -> bool:
+    try:
+        import sb3_contrib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+#: Whether sb3-contrib (the ``contrib`` extra) is installed; its algorithms register only then.
+HAS_CONTRIB = _has_contrib()
+
 _EXTRACTORS: dict[type, Extractor] = {}
 _POLICIES: dict[type, tuple[type, ...]] = {}
 

@@ -1,14 +1,19 @@
-"""SAC: features -> latent_pi -> mu (with gSDE's clip_mean) -> tanh -> unscale."""
+"""SAC-style squashed Gaussian actors: SAC, TQC and CrossQ.
+
+features -> latent_pi -> mu (with gSDE's clip_mean) -> tanh -> unscale. CrossQ's
+``latent_pi`` holds BatchRenorm layers, translated in inference mode (running statistics).
+"""
 
 from __future__ import annotations
 
 from stable_baselines3 import SAC
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.sac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 from ..builder import Builder
 from ..distributions import add_head
-from .registry import register_extractor
+from .registry import HAS_CONTRIB, register_extractor
 
 LOG_STD_BOUNDS = {"min_val": -20.0, "max_val": 2.0}  # SAC's LOG_STD_MIN / LOG_STD_MAX
 
@@ -32,3 +37,20 @@ def squashed_gaussian_actor(policy: BasePolicy, builder: Builder) -> int:
 def sac(model: SAC, builder: Builder) -> int:
     """Translate a SAC actor."""
     return squashed_gaussian_actor(model.policy, builder)
+
+
+def _register_contrib() -> None:
+    from sb3_contrib import TQC, CrossQ
+    from sb3_contrib.crossq.policies import CrossQPolicy
+    from sb3_contrib.tqc import policies as tqc
+
+    def actor(model: BaseAlgorithm, builder: Builder) -> int:
+        """Translate a TQC or CrossQ actor (the critics are never exported)."""
+        return squashed_gaussian_actor(model.policy, builder)
+
+    register_extractor(TQC, policies=(tqc.MlpPolicy, tqc.CnnPolicy, tqc.MultiInputPolicy))(actor)
+    register_extractor(CrossQ, policies=(CrossQPolicy,))(actor)
+
+
+if HAS_CONTRIB:
+    _register_contrib()

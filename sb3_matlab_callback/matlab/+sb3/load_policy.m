@@ -95,6 +95,7 @@ for k = 1:numel(S.ops)
 end
 policy.det_ops = det_ops;
 policy.sto_ops = sto_ops;
+policy.maskable = any(cellfun(@(o) strcmp(o.op, 'mask_logits'), det_ops));
 policy.det_fn = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output);
 % Fast path: one flat Box input, preprocessing fused into the same handle.
 policy.fast_fn = [];

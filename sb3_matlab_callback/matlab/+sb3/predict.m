@@ -11,6 +11,9 @@ function [action, state] = predict(policy, obs, varargin)
 %   first dimension (N-by-d, N-by-H-by-W-by-C). Discrete observations are
 %   integer indices, one per row; MultiDiscrete and MultiBinary take one row
 %   per observation; a Dict observation is a struct with one field per key.
+%   Images are taken as the env gives them: H-by-W-by-C, or C-by-H-by-W for
+%   an env that gives channel-first images; like SB3, the runtime accepts an
+%   image in the other layout too.
 %
 %   ACTION is double with one row per observation: N-by-A for Box, the index
 %   0..n-1 for Discrete, N-by-k for MultiDiscrete and MultiBinary.
@@ -19,7 +22,13 @@ function [action, state] = predict(policy, obs, varargin)
 %     'Deterministic'  true (default) or false to sample from the policy.
 %     'State'          recurrent hidden state ([] means zeros).
 %     'EpisodeStart'   N-by-1 logical, resets the state where true.
-%     'ActionMasks'    N-by-(total choices) logical (MaskablePPO).
+%     'ActionMasks'    N-by-(total choices) logical (MaskablePPO only):
+%                      false sets that choice's logit to -1e8, as sb3-contrib.
+%
+%   For a recurrent policy (RecurrentPPO) STATE is a struct with fields h and
+%   c, each num_layers-by-N-by-hidden_size double, as SB3's (h, c); pass it
+%   back with 'State' on the next call. For other policies STATE is the
+%   'State' option, unchanged, as SB3 returns it.
 %
 %   Usage:
 %     action = sb3.predict(policy, obs)
@@ -31,7 +40,8 @@ function [action, state] = predict(policy, obs, varargin)
 %     A = sb3.predict(policy, randn(100, 3));
 %
 %   Errors: sb3:predict:badObsSize, sb3:predict:badObsValue,
-%   sb3:predict:missingKey, sb3:predict:badOption.
+%   sb3:predict:missingKey, sb3:predict:badOption, sb3:predict:badState,
+%   sb3:predict:badActionMasks.
 %
 %   See also sb3.load_policy, sb3.verify.
 
@@ -41,10 +51,18 @@ if nargin == 2 && size(obs, 2) == policy.fast_d && ndims(obs) == 2 && isnumeric(
   return;
 end
 deterministic = true;
+starts = [];
+masks = [];
 if nargin > 2
   opts = sb3.internal.parse_options(varargin);
   deterministic = opts.Deterministic;
   state = opts.State;
+  starts = opts.EpisodeStart;
+  masks = opts.ActionMasks;
+  if ~isempty(masks) && ~policy.maskable
+    error('sb3:predict:badOption', ...
+          '''ActionMasks'' applies to MaskablePPO policies only; this is %s.', policy.algorithm);
+  end
 end
 
 R = cell(1, policy.num_registers);
@@ -62,7 +80,9 @@ for i = 1:numel(inputs)
     x = obs;
   end
   sz = size(x);
-  if in.flat && numel(sz) == 2 && sz(2) == in.d
+  if in.spatial
+    [x, ni] = sb3.internal.image_obs(x, in);
+  elseif in.flat && numel(sz) == 2 && sz(2) == in.d
     ni = sz(1);
   elseif in.flat && numel(sz) == 2 && sz(1) == in.d && sz(2) == 1
     x = x.';
@@ -113,6 +133,10 @@ for k = 1:numel(ops)
     case 'argmax'
       [~, y] = max(x, [], 2);
       y = y - 1;
+    case 'lstm'
+      [y, state] = sb3.internal.lstm_step(o, x, state, starts, policy.precision);
+    case 'mask_logits'
+      y = sb3.internal.mask_logits(x, masks);
     otherwise
       y = sb3.internal.apply_op(o, x, R);
   end

@@ -58,6 +58,28 @@ switch o.op
     y(~(x > o.threshold)) = o.value;
   case 'concat'
     y = [R{o.inputs}];
+  case 'conv2d'
+    y = sb3.internal.conv2d(x, o);
+  case 'flatten'
+    % N x H x W x C image register -> torch's C-order flatten of (C, H, W).
+    y = reshape(permute(x, [1 3 2 4]), size(x, 1), []);
+  case 'batch_norm'
+    y = (x - o.mean) ./ o.std .* o.weight + o.bias;
+  case 'layer_norm'
+    mu = mean(x, 2);
+    xc = x - mu;
+    y = xc ./ sqrt(mean(xc .^ 2, 2) + o.eps) .* o.weight + o.bias;
+  case 'mean'
+    % Mean over torch dimension o.dim of each row viewed in C order as o.shape.
+    k = numel(o.shape);
+    y = mean(reshape(x, [size(x, 1), fliplr(o.shape)]), k - o.dim + 1);
+    y = reshape(y, size(x, 1), []);
+  case 'epsilon_greedy'
+    % As DQN.predict: with probability epsilon the whole batch acts at random.
+    y = x;
+    if rand() < o.epsilon
+      y = floor(rand(size(x, 1), 1) * o.n);
+    end
   case 'multi_argmax'
     y = sb3.internal.split_reduce(x, o.nvec, @(z) sb3.internal.argmax_rows(z));
   case 'binary'

@@ -3,7 +3,8 @@ function in = compile_input(in)
 %
 %   IN = sb3.internal.compile_input(IN) adds the fields sb3.predict uses on
 %   every call: d (flat size per observation), flat (per-observation shape is
-%   a vector), is_dict, and, for VecNormalize, inv_std.
+%   a vector), spatial (an 'image' input, a 3-D Box kept N-by-H-by-W-by-C),
+%   is_dict, and, for VecNormalize, inv_std.
 %
 %   Example:
 %     in = sb3.internal.compile_input(struct('key', '', 'kind', 'box', ...
@@ -19,6 +20,10 @@ else
   in.d = prod(shape);
 end
 in.flat = numel(shape) <= 1;
+in.spatial = strcmp(in.kind, 'image');
+if in.spatial
+  in.transposable = isfield(in, 'transposable') && in.transposable ~= 0;
+end
 in.is_dict = ~isempty(in.key);
 if strcmp(in.kind, 'onehot')
   in.nvec = double(in.nvec(:).');
@@ -26,7 +31,11 @@ if strcmp(in.kind, 'onehot')
   in.width = sum(in.nvec);
 end
 in.normalize = isfield(in, 'normalize') && in.normalize ~= 0;
-if in.normalize
+if in.normalize && in.spatial
+  % 1 x H x W x C statistics, broadcast over the N x H x W x C image batch.
+  in.mean = double(in.mean);
+  in.inv_std = 1 ./ sqrt(double(in.var) + in.epsilon);
+elseif in.normalize
   in.mean = reshape(double(in.mean), 1, []);
   in.inv_std = 1 ./ sqrt(reshape(double(in.var), 1, []) + in.epsilon);
 end

@@ -11,9 +11,9 @@ function fn = compile_program(ops, num_registers, output, in, precision)
 %   the raw N-by-d observation, normalizes it in double and casts it to
 %   PRECISION. Either way FN returns double.
 %
-%   FN is [] when the program cannot be fused (a register is read twice, or
-%   an op with several inputs has no expression form); sb3.predict then
-%   interprets OPS.
+%   FN is [] when the program cannot be fused (a register is read twice, an
+%   op with several inputs has no expression form, or an op reads
+%   sb3.predict's options: lstm, mask_logits); sb3.predict then interprets OPS.
 %
 %   Example:
 %     fn = sb3.internal.compile_program(policy.det_ops, policy.num_registers, policy.output);
@@ -72,6 +72,8 @@ for k = 1:numel(ops)
       E{o.output} = sprintf('min(max(%s, c%d), c%d)', x, numel(C) - 1, numel(C));
     case 'argmax'
       E{o.output} = sprintf('sb3.internal.argmax_rows(%s)', x);
+    case {'lstm', 'mask_logits'}
+      return;  % these read predict's options (State, ActionMasks): interpreted
     otherwise
       if numel(o.inputs) > 1
         return;

@@ -1,0 +1,236 @@
+"""An export folder: the lock, recovery at start, the commit protocol and retention.
+
+Commit protocol, for each checkpoint (see docs/delivery.md):
+
+1. write the bundle to a temp file in the folder; flush, fsync; rename it atomically
+   to ``{name_prefix}_v{version:06d}.mat`` (never over an existing file); fsync the folder;
+2. only then replace ``manifest.json`` the same way (rename retried on Windows);
+3. only then delete the files that retention (``keep_last``) dropped from it.
+
+A crash at any point leaves the committed manifest listing complete files only. What
+it can leave behind (temp files, a bundle the manifest does not list yet, a file
+retention had not deleted yet) is cleaned up when the folder is opened again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .bundle import encode_bundle
+from .errors import ExportFolderError, ManifestError
+from .manifest import (
+    MANIFEST_NAME,
+    check_listed_files,
+    checkpoint_entry,
+    new_manifest,
+    read_manifest,
+    with_checkpoint,
+    write_manifest,
+)
+from .writer import FolderLock, atomic_write_bytes, check_writable_folder, remove_temp_files
+
+RUNTIME_FOLDER = "matlab"
+NAME_PREFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+WriteFile = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Committed:
+    """One committed checkpoint, as the worker reports it."""
+
+    version: int
+    file: str
+    num_timesteps: int
+    sha256: str
+    nbytes: int
+    seconds: float
+
+
+def bundle_file_name(name_prefix: str, version: int) -> str:
+    """Return the bundle file name of ``version``: ``policy_v000042.mat``."""
+    return f"{name_prefix}_v{version:06d}.mat"
+
+
+class ExportFolder:
+    """The writer's side of ``save_path``. Use :meth:`open`, then :meth:`commit`, then :meth:`close`.
+
+    :param folder: the export folder (created if needed).
+    :param name_prefix: bundle file names start with it.
+    :param keep_last: keep only this many newest bundles; ``None`` keeps all.
+    :param write_file: ``fn(path, data, exclusive=...)`` that writes atomically (a test hook
+        for injected faults).
+    :param stage_hook: called with ``"bundle"`` once the bundle is committed and with
+        ``"manifest"`` once the manifest is (a test hook for crash points).
+    """
+
+    def __init__(self, folder: str | Path, name_prefix: str = "policy",
+                 keep_last: int | None = None, *, write_file: WriteFile = atomic_write_bytes,
+                 stage_hook: Callable[[str], None] | None = None) -> None:
+        self.folder = Path(folder)
+        self.name_prefix = name_prefix
+        self.keep_last = keep_last
+        self.write_file = write_file
+        self.stage_hook = stage_hook
+        self.manifest: dict[str, Any] | None = None
+        self.algorithm = ""
+        self.run: dict[str, Any] | None = None
+        self.next_version = 1
+        self.cleaned: list[Path] = []
+        self._lock: FolderLock | None = None
+        self._pending_deletes: list[str] = []
+        self._pattern = re.compile(rf"{re.escape(name_prefix)}_v(\d{{6,}})\.mat")
+
+    @property
+    def is_open(self) -> bool:
+        """Whether this object holds the folder's lock."""
+        return self._lock is not None and self._lock.held
+
+    @property
+    def latest(self) -> dict[str, Any] | None:
+        """The newest committed checkpoint entry, if any."""
+        return self.manifest["checkpoints"][-1] if self.manifest else None
+
+    def open(self, algorithm: str, run: dict[str, Any] | None = None) -> ExportFolder:
+        """Create and lock the folder, clean up after a crash, read the manifest.
+
+        :param algorithm: the model's algorithm; it must match an existing manifest's.
+        :param run: run metadata, stored under the manifest's ``run`` at each commit.
+        :raises ExportFolderError: the folder is unusable or locked by another writer.
+        :raises ManifestError: an existing manifest is corrupt (it is left untouched).
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportFolderError(f"Cannot create export folder {str(self.folder)!r}: "
+                                    f"{exc.strerror or exc}.") from exc
+        check_writable_folder(self.folder)
+        self.algorithm, self.run = algorithm, run
+        self._lock = FolderLock.acquire(self.folder)
+        try:
+            self._recover(algorithm)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _recover(self, algorithm: str) -> None:
+        self.cleaned = remove_temp_files(self.folder, recursive=True)
+        self.manifest = read_manifest(self.folder)
+        listed: set[str] = set()
+        if self.manifest is not None:
+            check_listed_files(self.folder, self.manifest)
+            if self.manifest["algorithm"] != algorithm:
+                raise ExportFolderError(
+                    f"Export folder {str(self.folder)!r} holds {self.manifest['algorithm']} "
+                    f"checkpoints; this model is {algorithm}. Use another save_path.")
+            listed = {c["file"] for c in self.manifest["checkpoints"]}
+        on_disk = self._bundles_on_disk()
+        highest = max([*on_disk.values(), self.latest["version"] if self.latest else 0])
+        self.next_version = highest + 1  # a file name is never reused, even an orphan's
+        for name in sorted(set(on_disk) - listed):  # written but never committed, or dropped
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / name).unlink()
+                self.cleaned.append(self.folder / name)
+
+    def _bundles_on_disk(self) -> dict[str, int]:
+        found = {}
+        for path in self.folder.iterdir():
+            match = self._pattern.fullmatch(path.name)
+            if match and path.is_file():
+                found[path.name] = int(match.group(1))
+        return found
+
+    def install_runtime(self, source: Path) -> list[Path]:
+        """Copy the ``+sb3`` runtime from ``source`` into ``folder/matlab/``.
+
+        Each file is replaced atomically and only when it differs, so a MATLAB session
+        running from that folder never sees a half-copied file.
+
+        :return: the files written.
+        """
+        written = []
+        for src in sorted(Path(source).rglob("*.m")):
+            dst = self.folder / RUNTIME_FOLDER / src.relative_to(source)
+            data = src.read_bytes()
+            if dst.is_file() and dst.read_bytes() == data:
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(dst, data, temp_suffix=".tmp")
+            written.append(dst)
+        return written
+
+    def commit(self, bundle: dict[str, Any], **extra: Any) -> Committed:
+        """Write ``bundle`` as a new version and commit it to the manifest.
+
+        :param bundle: a bundle from :func:`~sb3_matlab_callback.bundle.build_bundle`; its
+            ``version`` becomes the manifest version.
+        :param extra: extra keys for the checkpoint entry (e.g. ``ep_rew_mean``).
+        :raises OSError: the commit failed; the committed manifest is unchanged.
+        """
+        if not self.is_open:
+            raise ExportFolderError(f"Export folder {str(self.folder)!r} is not open.")
+        start = time.perf_counter()
+        version = int(bundle["version"])
+        data = encode_bundle(bundle)
+        sha256 = hashlib.sha256(data).hexdigest()
+        name = bundle_file_name(self.name_prefix, version)
+        self.write_file(self.folder / name, data, exclusive=True)
+        self._stage("bundle")
+        entry = checkpoint_entry(version, name, int(bundle["num_timesteps"]), sha256, len(data),
+                                 **extra)
+        base = self.manifest or new_manifest(self.algorithm)
+        if self.run is not None:
+            base = {**base, "run": self.run}
+        manifest, dropped = with_checkpoint(base, entry, self.keep_last)
+        try:
+            write_manifest(self.folder, manifest, write=self.write_file)
+        except BaseException:
+            self._discard_uncommitted(name)
+            raise
+        self.manifest = manifest
+        self._stage("manifest")
+        self._delete([*self._pending_deletes, *dropped])
+        return Committed(version, name, entry["num_timesteps"], sha256, len(data),
+                         time.perf_counter() - start)
+
+    def _discard_uncommitted(self, name: str) -> None:
+        """Remove a bundle whose manifest commit failed, unless the manifest lists it after all."""
+        try:
+            on_disk = read_manifest(self.folder)
+        except ManifestError:
+            return  # leave it: the next open() sorts it out
+        if on_disk is None or name not in {c["file"] for c in on_disk["checkpoints"]}:
+            with contextlib.suppress(OSError):
+                (self.folder / name).unlink()
+
+    def _delete(self, names: list[str]) -> None:
+        """Delete files the committed manifest no longer lists; keep failures for later."""
+        listed = {c["file"] for c in self.manifest["checkpoints"]} if self.manifest else set()
+        self._pending_deletes = []
+        for name in names:
+            if name in listed or name == MANIFEST_NAME:
+                continue
+            try:
+                (self.folder / name).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:  # e.g. a Windows reader holds it open: retried next commit
+                self._pending_deletes.append(name)
+
+    def _stage(self, stage: str) -> None:
+        if self.stage_hook is not None:
+            self.stage_hook(stage)
+
+    def close(self) -> None:
+        """Release the folder's lock (idempotent)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

@@ -1,0 +1,249 @@
+"""The manifest, ``save_path/manifest.json``: read, validate, extend, write.
+
+The format is fixed by CONTRACT.md (``format``, ``format_version``, ``algorithm``,
+``checkpoints``, ``latest``). Extra keys add what helps a user: ``run`` (algorithm,
+versions, spaces, env id) and, per checkpoint, ``ep_rew_mean``. Three rules hold:
+
+1. ``checkpoints`` is in ascending ``version`` order;
+2. every listed ``file`` is a bare file name in ``save_path``, present and complete;
+3. ``latest`` is the highest listed version.
+
+A manifest that breaks a rule raises :class:`ManifestError` naming the file and the
+rule. It is never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError
+from .writer import atomic_write_bytes
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "sb3-matlab-manifest"
+MANIFEST_FORMAT_VERSION = 1
+#: Keys every checkpoint entry has, with the check each value must pass.
+CHECKPOINT_KEYS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "version": ("a positive integer", lambda v: _is_int(v) and v >= 1),
+    "file": ("a string", lambda v: isinstance(v, str)),
+    "num_timesteps": ("a non-negative integer", lambda v: _is_int(v) and v >= 0),
+    "sha256": ("64 lowercase hex digits", lambda v: isinstance(v, str)
+               and re.fullmatch(r"[0-9a-f]{64}", v) is not None),
+    "bytes": ("a non-negative integer", lambda v: _is_int(v) and v >= 0),
+    "created": ("a string", lambda v: isinstance(v, str)),
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def utc_now() -> str:
+    """Return the current UTC time as the manifest writes it: ``2026-01-01T00:00:00Z``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_manifest(algorithm: str, run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return an empty manifest (it becomes valid once a checkpoint is added).
+
+    :param algorithm: the algorithm name, e.g. ``"SAC"``.
+    :param run: run metadata stored under ``run``.
+    """
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_FORMAT_VERSION,
+        "algorithm": algorithm,
+        "checkpoints": [],
+        "latest": None,
+    }
+    if run is not None:
+        manifest["run"] = run
+    return manifest
+
+
+def checkpoint_entry(version: int, file: str, num_timesteps: int, sha256: str, nbytes: int,
+                     *, created: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One ``checkpoints`` entry: the contract's keys first, then ``extra`` (e.g. ``ep_rew_mean``).
+
+    Non-finite floats in ``extra`` become ``null`` (JSON has no NaN).
+    """
+    entry = {"version": int(version), "file": file, "num_timesteps": int(num_timesteps),
+             "sha256": sha256, "bytes": int(nbytes), "created": created or utc_now()}
+    for key, value in extra.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        entry[key] = value
+    return entry
+
+
+def with_checkpoint(manifest: dict[str, Any], entry: dict[str, Any],
+                    keep_last: int | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Return a new manifest with ``entry`` appended, and the files retention drops.
+
+    :param manifest: the current manifest (left unchanged).
+    :param entry: a :func:`checkpoint_entry` whose version is above every listed one.
+    :param keep_last: keep only this many newest checkpoints; ``None`` keeps all.
+    :return: ``(manifest, dropped_files)``. Delete the dropped files only after the new
+        manifest is committed.
+    """
+    checkpoints = manifest["checkpoints"]
+    if checkpoints and entry["version"] <= checkpoints[-1]["version"]:
+        raise ValueError(f"version {entry['version']} is not above the latest listed "
+                         f"version {checkpoints[-1]['version']}")
+    out = copy.deepcopy(manifest)
+    out["checkpoints"].append(dict(entry))
+    dropped: list[str] = []
+    if keep_last is not None and len(out["checkpoints"]) > keep_last:
+        cut = len(out["checkpoints"]) - keep_last
+        dropped = [c["file"] for c in out["checkpoints"][:cut]]
+        out["checkpoints"] = out["checkpoints"][cut:]
+    out["latest"] = out["checkpoints"][-1]["version"]
+    return out, dropped
+
+
+def encode_manifest(manifest: dict[str, Any]) -> bytes:
+    """Encode the manifest as UTF-8 JSON text (strict: no NaN)."""
+    return (json.dumps(manifest, indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any],
+                   write: Callable[[Path, bytes], None] = atomic_write_bytes) -> Path:
+    """Validate ``manifest`` and replace ``folder/manifest.json`` atomically.
+
+    :param folder: the export folder.
+    :param manifest: the manifest to commit.
+    :param write: the atomic writer (temp file, fsync, rename with retry, fsync folder).
+    :return: the manifest's path.
+    """
+    path = Path(folder) / MANIFEST_NAME
+    validate_manifest(manifest, path)
+    write(path, encode_manifest(manifest))
+    return path
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """Read and validate ``folder/manifest.json``; ``None`` when there is none.
+
+    :raises ManifestError: naming the file and the broken rule.
+    """
+    path = Path(folder) / MANIFEST_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ManifestError(f"Manifest {str(path)!r} cannot be read: {exc}.") from exc
+    return parse_manifest(raw, path)
+
+
+def parse_manifest(raw: bytes | str, path: Path) -> dict[str, Any]:
+    """Parse and validate manifest text.
+
+    :param raw: the file's content.
+    :param path: the file, named in errors.
+    :raises ManifestError: naming ``path`` and the broken rule.
+    """
+    try:
+        manifest = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _error(path, f"it is not valid JSON ({exc})") from exc
+    return validate_manifest(manifest, path)
+
+
+def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
+    """Check the manifest's structure and its rules 1 and 3 (rule 2 needs the folder).
+
+    :return: ``manifest``, unchanged.
+    :raises ManifestError: naming ``path`` and the broken rule.
+    """
+    if not isinstance(manifest, dict):
+        raise _error(path, "its top level must be a JSON object")
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise _error(path, f"'format' must be {MANIFEST_FORMAT!r}, got {manifest.get('format')!r}")
+    if manifest.get("format_version") != MANIFEST_FORMAT_VERSION:
+        raise _error(path, f"'format_version' is {manifest.get('format_version')!r}; this "
+                     f"package reads version {MANIFEST_FORMAT_VERSION}")
+    if not isinstance(manifest.get("algorithm"), str) or not manifest["algorithm"]:
+        raise _error(path, "'algorithm' must be a non-empty string")
+    checkpoints = manifest.get("checkpoints")
+    if not isinstance(checkpoints, list) or not checkpoints:
+        raise _error(path, "'checkpoints' must be a non-empty list")
+    for index, entry in enumerate(checkpoints):
+        _validate_entry(entry, index, path)
+    versions = [c["version"] for c in checkpoints]
+    if any(b <= a for a, b in itertools.pairwise(versions)):
+        raise _error(path, f"rule 1 broken: 'checkpoints' must be in ascending version order, "
+                     f"got versions {versions}")
+    files = [c["file"] for c in checkpoints]
+    if len(set(files)) != len(files):
+        raise _error(path, "two checkpoints list the same file")
+    if not _is_int(manifest.get("latest")) or manifest["latest"] != versions[-1]:
+        raise _error(path, f"rule 3 broken: 'latest' is {manifest.get('latest')!r} but the "
+                     f"highest listed version is {versions[-1]}")
+    return manifest
+
+
+def _validate_entry(entry: Any, index: int, path: Path) -> None:
+    if not isinstance(entry, dict):
+        raise _error(path, f"checkpoint #{index + 1} must be a JSON object")
+    for key, (what, ok) in CHECKPOINT_KEYS.items():
+        if key not in entry:
+            raise _error(path, f"checkpoint #{index + 1} lacks {key!r}")
+        if not ok(entry[key]):
+            raise _error(path, f"checkpoint #{index + 1}: {key!r} must be {what}, "
+                         f"got {entry[key]!r}")
+    if not is_bare_name(entry["file"]):
+        raise _error(path, f"rule 2 broken: checkpoint #{index + 1}'s file {entry['file']!r} "
+                     "must be a bare file name in save_path")
+
+
+def is_bare_name(name: str) -> bool:
+    """Whether ``name`` is a plain file name (no folder part, not ``.``/``..``)."""
+    return (bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name
+            and ":" not in name and "\0" not in name)
+
+
+def check_listed_files(folder: Path, manifest: dict[str, Any], *, hashes: bool = False) -> None:
+    """Check rule 2: every listed file is present and complete.
+
+    :param folder: the export folder.
+    :param manifest: a validated manifest.
+    :param hashes: also compare each file's sha256 (reads every file).
+    :raises ManifestError: naming the manifest, the file and what is wrong.
+    """
+    path = Path(folder) / MANIFEST_NAME
+    for entry in manifest["checkpoints"]:
+        target = Path(folder) / entry["file"]
+        try:
+            size = target.stat().st_size
+        except FileNotFoundError:
+            raise _error(path, f"rule 2 broken: it lists {entry['file']!r} (version "
+                         f"{entry['version']}), which is missing") from None
+        if size != entry["bytes"]:
+            raise _error(path, f"rule 2 broken: {entry['file']!r} has {size} bytes, the "
+                         f"manifest says {entry['bytes']}")
+        if hashes and sha256_file(target) != entry["sha256"]:
+            raise _error(path, f"rule 2 broken: the sha256 of {entry['file']!r} differs "
+                         "from the manifest's")
+
+
+def sha256_file(path: Path) -> str:
+    """Return the sha256 of a file, as lowercase hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _error(path: Path, rule: str) -> ManifestError:
+    return ManifestError(f"Manifest {str(path)!r} is invalid: {rule}.")

@@ -1,0 +1,59 @@
+function [path, entry] = latest(save_path)
+%LATEST Path of the newest committed bundle listed in save_path/manifest.json.
+%
+%   [PATH, ENTRY] = sb3.latest(SAVE_PATH) reads the manifest that
+%   MatlabExportCallback commits into SAVE_PATH and returns the full path of
+%   the newest bundle and its manifest entry (ENTRY.version,
+%   ENTRY.num_timesteps, ENTRY.file, ENTRY.sha256, ENTRY.bytes,
+%   ENTRY.created, ENTRY.ep_rew_mean, ENTRY.trigger). Before returning, it checks that the
+%   file is complete: its size and, where the platform can hash (Octave, or
+%   MATLAB with Java), its sha256 match the manifest.
+%
+%   Training may replace the manifest or delete old bundles (keep_last) at any
+%   moment; sb3.latest then reads the manifest again, for about 4 s at most.
+%   The returned file may still be deleted later by retention: to load the
+%   newest policy robustly, use sb3.poll.
+%
+%   Usage:
+%     path = sb3.latest(save_path)
+%     [path, entry] = sb3.latest(save_path)
+%
+%   Example:
+%     [path, entry] = sb3.latest('exports/run1');
+%     policy = sb3.load_policy(path);
+%     fprintf('version %d after %d steps\n', entry.version, entry.num_timesteps);
+%
+%   Errors: sb3:latest:badArgument, sb3:latest:noManifest,
+%   sb3:latest:badManifest, sb3:latest:unavailable.
+%
+%   See also sb3.poll, sb3.load_policy.
+
+if ~ischar(save_path) || isempty(save_path)
+  error('sb3:latest:badArgument', 'save_path must be a non-empty char vector.');
+end
+attempts = 20;
+for attempt = 1:attempts
+  try
+    m = sb3.internal.read_manifest(save_path, 'latest');
+    entry = m.checkpoints{end};
+    path = fullfile(save_path, entry.file);
+    sb3.internal.check_file(path, entry, 'latest');
+    return;
+  catch err
+    if strcmp(err.identifier, 'sb3:latest:noManifest')
+      rethrow(err);
+    end
+    last = err;
+  end
+  if attempt < attempts
+    sb3.internal.retry_pause(attempt);
+  end
+end
+if strcmp(last.identifier, 'sb3:latest:badManifest')
+  id = 'sb3:latest:badManifest';
+else
+  id = 'sb3:latest:unavailable';
+end
+error(id, 'No complete bundle could be read from %s after %d attempts: %s', ...
+      save_path, attempts, last.message);
+end
