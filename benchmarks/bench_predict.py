@@ -6,7 +6,10 @@ Targets (issue #2), for SAC's default actor (256x256, Pendulum-v1):
 
 Octave's OpenBLAS picks its kernels from the CPU model name. On VMs that report a
 generic name it falls back to the slow 'Prescott' kernels; the script then also runs
-Octave with OPENBLAS_CORETYPE set from the CPU flags and prints both.
+Octave with OPENBLAS_CORETYPE set from the CPU flags. Large batches also pay for
+glibc returning every large temporary to the OS (page faults on each new array); a
+third run keeps that memory with MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_. All
+runs are printed: the first is Octave as installed.
 
 Usage: python benchmarks/bench_predict.py [--repeats N]
 """
@@ -32,6 +35,8 @@ from stable_baselines3 import SAC
 from sb3_matlab_callback import export_policy, matlab_path
 
 BATCH = 10_000
+#: Keep large freed blocks in the heap instead of unmapping them (glibc).
+MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": "2000000000", "MALLOC_TRIM_THRESHOLD_": "4000000000"}
 
 
 def sb3_timings(model: SAC, repeats: int) -> dict[str, float]:
@@ -116,7 +121,9 @@ def main() -> None:
         runs = [(openblas_core(exe, env), env)]
         tuned = tuned_coretype()
         if runs[0][0] in ("Prescott", "Core2", "Nehalem", "unknown") and tuned:
-            runs.append((f"{tuned} (OPENBLAS_CORETYPE)", {**env, "OPENBLAS_CORETYPE": tuned}))
+            env = {**env, "OPENBLAS_CORETYPE": tuned}
+            runs.append((f"{tuned} (OPENBLAS_CORETYPE)", env))
+        runs.append((f"{runs[-1][0]} + malloc tuning", {**env, **MALLOC_TUNING}))
         report(sb3, [(core, octave_timings(exe, bundle, batch, args.repeats, e))
                      for core, e in runs])
 

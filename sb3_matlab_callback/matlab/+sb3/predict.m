@@ -46,7 +46,7 @@ function [action, state] = predict(policy, obs, varargin)
 %   See also sb3.load_policy, sb3.verify.
 
 state = [];
-if nargin == 2 && size(obs, 2) == policy.fast_d && ndims(obs) == 2 && isnumeric(obs)
+if nargin == 2 && size(obs, 2) == policy.fast_d && ndims(obs) == 2 && isfloat(obs)
   action = policy.fast_fn(obs);
   return;
 end
@@ -127,7 +127,7 @@ for k = 1:numel(ops)
     case 'tanh'
       y = tanh(x);
     case 'unscale'
-      y = o.low + (x + 1) .* o.half;
+      y = x .* o.half + o.mid;
     case 'clip'
       y = min(max(x, o.low), o.high);
     case 'argmax'

@@ -27,6 +27,7 @@ switch o.op
     o.low = reshape(double(o.low), 1, []);
     o.high = reshape(double(o.high), 1, []);
     o.half = 0.5 * (o.high - o.low);
+    o.mid = o.low + o.half;  % unscale: low + (x + 1) .* half == x .* half + mid
   case 'gaussian_sample'
     if isfield(o, 'log_std')
       o.std = exp(reshape(double(o.log_std), 1, []));

@@ -8,8 +8,8 @@ function fn = compile_program(ops, num_registers, output, in, precision)
 %
 %   FN = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
 %   fuses the preprocessing of the single flat input IN as well: FN(X) takes
-%   the raw N-by-d observation, normalizes it in double and casts it to
-%   PRECISION. Either way FN returns double.
+%   the raw N-by-d floating-point observation, normalizes it in double and
+%   casts it to PRECISION. Either way FN returns double.
 %
 %   FN is [] when the program cannot be fused (a register is read twice, an
 %   op with several inputs has no expression form, or an op reads
@@ -37,7 +37,10 @@ if nargin < 4
   end
 else
   arg = 'x';
-  x = 'double(x)';
+  x = 'x';
+  if in.normalize || in.scale ~= 1
+    x = 'double(x)';
+  end
   if in.normalize
     C = [C, {in.mean, in.inv_std, -in.clip_obs, in.clip_obs}];
     x = sprintf('min(max((%s - c%d) .* c%d, c%d), c%d)', x, numel(C) - 3, numel(C) - 2, ...
@@ -47,7 +50,11 @@ else
     C = [C, {in.scale}];
     x = sprintf('(%s / c%d)', x, numel(C));
   end
-  E{in.output} = sprintf('%s(%s)', precision, x);
+  if strcmp(precision, 'single') && strcmp(x, 'x')
+    E{in.output} = x;  % float x times single weights computes in single, as torch does
+  else
+    E{in.output} = sprintf('%s(%s)', precision, x);
+  end
 end
 for k = 1:numel(ops)
   o = ops{k};
@@ -61,8 +68,15 @@ for k = 1:numel(ops)
     case 'tanh'
       E{o.output} = sprintf('tanh(%s)', x);
     case 'unscale'
-      C = [C, {o.low, o.half}]; %#ok<AGROW>
-      E{o.output} = sprintf('(c%d + (%s + 1) .* c%d)', numel(C) - 1, x, numel(C));
+      if any(o.half ~= 1)
+        C = [C, {o.half}]; %#ok<AGROW>
+        x = sprintf('(%s .* c%d)', x, numel(C));
+      end
+      if any(o.mid ~= 0)
+        C = [C, {o.mid}]; %#ok<AGROW>
+        x = sprintf('(%s + c%d)', x, numel(C));
+      end
+      E{o.output} = x;
     case {'clip', 'hardtanh'}
       if strcmp(o.op, 'clip')
         C = [C, {o.low, o.high}]; %#ok<AGROW>
@@ -90,5 +104,9 @@ for j = 1:numel(C)
   eval(sprintf('c%d = C{%d};', j, j));
 end
 clear C;
-eval(sprintf('fn = @(%s) double(%s);', arg, E{output}));
+if nargin == 5 && strcmp(precision, 'double')
+  eval(sprintf('fn = @(%s) %s;', arg, E{output}));  % already double: the input is cast
+else
+  eval(sprintf('fn = @(%s) double(%s);', arg, E{output}));
+end
 end
