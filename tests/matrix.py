@@ -182,28 +182,20 @@ def ars(policy: str, **policy_kwargs: Any) -> Callable[[gym.Space, gym.Space], A
 
 
 # --------------------------------------------------------------------------- HER
-class GoalEnv(gym.Env):
+class GoalEnv(SpaceEnv):
     """A tiny goal-conditioned env (the GoalEnv API) for HerReplayBuffer: reach a 2-D goal."""
 
     def __init__(self, action_space: gym.Space) -> None:
-        self.observation_space = gym.spaces.Dict({
+        super().__init__(gym.spaces.Dict({
             "observation": box(-5.0, 5.0, shape=(4,)),
             "achieved_goal": box(-5.0, 5.0, shape=(2,)),
             "desired_goal": box(-5.0, 5.0, shape=(2,)),
-        })
-        self.action_space = action_space
-        self._t = 0
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
-        super().reset(seed=seed)
-        self._t = 0
-        return self.observation_space.sample(), {}
+        }), action_space, episode_len=10)
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        self._t += 1
-        obs = self.observation_space.sample()
+        obs, _, terminated, truncated, info = super().step(action)
         reward = float(self.compute_reward(obs["achieved_goal"], obs["desired_goal"], {}))
-        return obs, reward, False, self._t >= 10, {}
+        return obs, reward, terminated, truncated, info
 
     def compute_reward(self, achieved: np.ndarray, desired: np.ndarray, info: Any) -> np.ndarray:
         return -(np.linalg.norm(achieved - desired, axis=-1) > 0.5).astype(np.float32)

@@ -31,16 +31,10 @@ elseif isequal(sb3.internal.pad_size(sz(2:end), m), shape)
   x = reshape(permute(x, [1, (m + 1):-1:2]), n, in.d);
   return;
 end
-if isempty(in.key)
-  what = 'Observation';
-else
-  what = sprintf('Observation key ''%s''', in.key);
-end
-expected = mat2str(shape);
 if isempty(shape) || numel(shape) == 1
   expected = sprintf('a vector of %d elements or N-by-%d', in.d, in.d);
 else
   expected = sprintf('%s or N-by-%s', mat2str(shape), mat2str(shape));
 end
-error('sb3:predict:badObsSize', '%s has size %s; expected %s.', what, mat2str(sz), expected);
+sb3.internal.bad_obs_size(in, sz, expected);
 end

@@ -46,16 +46,11 @@ for k = 1:numel(shapes)
   end
   return;
 end
-if isempty(in.key)
-  what = 'Observation';
-else
-  what = sprintf('Observation key ''%s''', in.key);
-end
 first = shapes{1};
 expected = sprintf('one image %s (%s) or a batch N-by-%s', mat2str(first), layouts{1}, ...
                    mat2str(first));
 if numel(shapes) > 1
   expected = sprintf('%s, or the same in %s order %s', expected, layouts{2}, mat2str(shapes{2}));
 end
-error('sb3:predict:badObsSize', '%s has size %s; expected %s.', what, mat2str(sz), expected);
+sb3.internal.bad_obs_size(in, sz, expected);
 end
