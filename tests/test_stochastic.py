@@ -79,5 +79,5 @@ def test_discrete_samples_match(samples: dict) -> None:
     sb3, ours = samples["ppo-discrete"]
     freq = [np.bincount(a.astype(int).ravel(), minlength=4) / N for a in (sb3, ours)]
     assert set(np.unique(ours)) <= {0, 1, 2, 3}
-    np.testing.assert_allclose(freq[1], freq[0], atol=0.04)
+    np.testing.assert_allclose(freq[1], freq[0], atol=0.06)  # ~4.6 sigma of the difference
     assert (freq[0] > 0.02).sum() >= 2, "the test needs more than one likely action"
