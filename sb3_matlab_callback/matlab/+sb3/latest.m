@@ -49,11 +49,7 @@ for attempt = 1:attempts
     sb3.internal.retry_pause(attempt);
   end
 end
-if strcmp(last.identifier, 'sb3:latest:badManifest')
-  id = 'sb3:latest:badManifest';
-else
-  id = 'sb3:latest:unavailable';
-end
+id = sb3.internal.retry_error_id('latest', last);
 error(id, 'No complete bundle could be read from %s after %d attempts: %s', ...
       save_path, attempts, last.message);
 end

@@ -92,11 +92,7 @@ for attempt = 1:attempts
     sb3.internal.retry_pause(attempt);
   end
 end
-if strcmp(last.identifier, 'sb3:poll:badManifest')
-  id = 'sb3:poll:badManifest';
-else
-  id = 'sb3:poll:unavailable';
-end
+id = sb3.internal.retry_error_id('poll', last);
 message = sprintf('No complete new policy could be loaded from %s after %d attempts: %s', ...
                   save_path, attempts, last.message);
 if isempty(policy)
