@@ -1,7 +1,8 @@
 """Latency of sb3.predict in Octave next to SB3's own, in one run.
 
 Targets (issue #2), for SAC's default actor (256x256, Pendulum-v1):
-- one observation: sb3.predict <= 1/4 of SB3's model.predict();
+- one observation: sb3.predict <= 1/4 of SB3's model.predict(); the generated function
+  (generate_matlab_function, params = sb3.params(policy)) <= 0.15x (issue #7);
 - a 10 000-row batch: sb3.predict <= 2x a torch forward pass of the actor.
 
 Octave's OpenBLAS picks its kernels from the CPU model name. On VMs that report a
@@ -32,7 +33,7 @@ import scipy.io
 import torch as th
 from stable_baselines3 import SAC
 
-from sb3_matlab_callback import export_policy, matlab_path
+from sb3_matlab_callback import export_policy, generate_matlab_function, matlab_path
 
 BATCH = 10_000
 #: Keep large freed blocks in the heap instead of unmapping them (glibc).
@@ -88,6 +89,42 @@ def octave_timings(exe: str, bundle: Path, batch: Path, repeats: int,
     return {r[0]: (float(r[1]), float(r[2])) for r in rows}
 
 
+GENERATED_SCRIPT = """
+addpath('{path}');
+addpath('{folder}');
+p = sb3.load_policy('{bundle}');
+params = sb3.params(p);
+o = [0.1 -0.2 0.3];
+for k = 1:200, a = {name}(o, params); end
+t = zeros(1, {repeats});
+for k = 1:{repeats}, s = tic; a = {name}(o, params); t(k) = toc(s); end
+best = inf;
+for r = 1:5
+  s = tic; for k = 1:{repeats}, a = {name}(o, params); end; best = min(best, toc(s) / {repeats});
+end
+printf('generated %.9f %.9f\\n', median(t), best);
+"""
+
+
+def generated_timings(exe: str, bundle: Path, folder: Path, repeats: int,
+                      env: dict[str, str]) -> tuple[float, float]:
+    """Per-observation latency of the generated function: median per call, best loop mean."""
+    function = generate_matlab_function(bundle, folder)
+    script = GENERATED_SCRIPT.format(path=matlab_path(), folder=folder, bundle=bundle,
+                                     name=function.stem, repeats=repeats)
+    out = subprocess.run([exe, "--no-gui", "--norc", "--quiet", "--eval", script], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    row = next(line.split() for line in out.splitlines() if line.startswith("generated"))
+    return float(row[1]), float(row[2])
+
+
+def report_generated(sb3: dict[str, float], runs: list[tuple[str, tuple[float, float]]]) -> None:
+    for core, (median, loop) in runs:
+        print(f"Octave generated function [single params, OpenBLAS {core}]: one observation "
+              f"{median * 1e6:7.1f} us ({median / sb3['single']:.2f}x SB3, target <= 0.15x); "
+              f"loop mean {loop * 1e6:7.1f} us ({loop / sb3['single']:.2f}x)")
+
+
 def openblas_core(exe: str, env: dict[str, str]) -> str:
     probe = subprocess.run([exe, "--no-gui", "--norc", "--quiet", "--eval", "ones(2)*ones(2);"],
                            env={**env, "OPENBLAS_VERBOSE": "2"}, capture_output=True, text=True)
@@ -126,6 +163,8 @@ def main() -> None:
         runs.append((f"{runs[-1][0]} + malloc tuning", {**env, **MALLOC_TUNING}))
         report(sb3, [(core, octave_timings(exe, bundle, batch, args.repeats, e))
                      for core, e in runs])
+        report_generated(sb3, [(core, generated_timings(exe, bundle, Path(tmp), args.repeats, e))
+                               for core, e in runs])
 
 
 def report(sb3: dict[str, float], runs: list[tuple[str, dict]]) -> None:

@@ -15,12 +15,17 @@ from .errors import (
     ExportFolderError,
     ExportWarning,
     ManifestError,
+    NonFiniteError,
     UnsupportedError,
 )
+from .experiments import ExperimentInterrupted, ExperimentRun, run_experiment
 from .export import export_policy
+from .export_file import export_policy_file
 from .extractors import register_extractor, supported_algorithms
+from .generate import generate_matlab_function
 from .manifest import read_manifest
 from .modules import register_module
+from .safe_load import UnsafePickleError
 
 
 def matlab_path() -> Path:
@@ -30,19 +35,26 @@ def matlab_path() -> Path:
 
 __all__ = [
     "BundleError",
+    "ExperimentInterrupted",
+    "ExperimentRun",
     "ExportError",
     "ExportFolderError",
     "ExportWarning",
     "ManifestError",
     "MatlabExportCallback",
+    "NonFiniteError",
+    "UnsafePickleError",
     "UnsupportedError",
     "__version__",
     "export_policy",
+    "export_policy_file",
+    "generate_matlab_function",
     "load_bundle",
     "matlab_path",
     "read_manifest",
     "register_extractor",
     "register_features_extractor",
     "register_module",
+    "run_experiment",
     "supported_algorithms",
 ]

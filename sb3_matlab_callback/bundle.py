@@ -24,21 +24,37 @@ from stable_baselines3.common.vec_env import VecNormalize, VecTransposeImage, un
 
 from . import __version__
 from .builder import Builder
-from .errors import BundleError
+from .errors import BundleError, NonFiniteError
 from .extractors import find_extractor
 from .program import Program
 from .reference import sample_observations
-from .spaces import describe_space
+from .spaces import describe_space, matlab_field_name
 
 BUNDLE_FORMAT = "sb3-matlab-bundle"
 BUNDLE_FORMAT_VERSION = 1
 NUM_REFERENCE = 16
 #: Per unit of action magnitude: float32 (torch) against float64 (runtime).
 REFERENCE_RTOL = 1e-5
+#: MAT v5 stores each variable's size in 32 bits, and MATLAB reads one of more than
+#: 2 GiB as corrupt: the most bytes one bundle variable (``ops`` holds every weight) may take.
+MAT_V5_MAX_VARIABLE_BYTES = 2**31 - 1
+#: Upper bound of what MAT v5 adds per array, struct or cell element (tags, flags,
+#: dimensions, name, padding) and per struct field name.
+_MAT_ELEMENT_OVERHEAD = 128
+_MAT_FIELD_NAME_BYTES = 64
+#: Program parameters that may hold +-Inf: bounds (an unbounded action space, clip_obs=inf).
+_INF_ALLOWED = frozenset({"low", "high", "clip_obs", "min_val", "max_val"})
+#: Where a bundle's VecNormalize statistics came from (``vec_normalize_source``).
+VEC_NORMALIZE_SOURCES = ("none", "argument", "model_env", "training_env")
 
 
 def build_program(model: BaseAlgorithm, vec_normalize: VecNormalize | None = None) -> Program:
-    """Translate ``model``'s actor into a program (raises before anything is written)."""
+    """Translate ``model``'s actor into a program (raises before anything is written).
+
+    :raises UnsupportedError: for anything that cannot be exported.
+    :raises NonFiniteError: naming the tensor or statistic that is NaN or infinite.
+    :raises BundleError: when the program is too large for MAT v5.
+    """
     extractor = find_extractor(model)
     describe_space(model.action_space)  # unsupported action spaces fail here, before anything
     builder = Builder(
@@ -48,7 +64,124 @@ def build_program(model: BaseAlgorithm, vec_normalize: VecNormalize | None = Non
         image_layouts=image_layouts(model),
     )
     extractor(model, builder)
+    check_finite_program(builder.program, model)
+    check_mat_v5_size(program_fields(builder.program))
     return builder.program
+
+
+def active_vec_normalize(vec_normalize: VecNormalize | None) -> VecNormalize | None:
+    """Return ``vec_normalize`` when it normalizes observations, else ``None``.
+
+    A ``VecNormalize(norm_obs=False)`` (rl-zoo3 normalizes only rewards for some envs)
+    has no observation statistics, and reward normalization does not touch actions: the
+    policy is exported as if there were no ``VecNormalize``.
+    """
+    if vec_normalize is None or not getattr(vec_normalize, "norm_obs", False):
+        return None
+    return vec_normalize
+
+
+def check_finite_program(program: Program, model: BaseAlgorithm) -> None:
+    """Refuse a program with NaN (anywhere) or Inf (except in bounds) among its constants.
+
+    MATLAB's ``max``/``min`` drop NaN where torch propagates it, so such a program could
+    turn NaN into plausible actions. The error names the policy tensors that are not finite.
+
+    :raises NonFiniteError: naming the tensors (or, failing that, the op and parameter).
+    """
+    where = [(f"input {item.key or 'obs'!r}", item.params) for item in program.inputs]
+    where += [(f"op {index + 1} ({op.op})", op.params) for index, op in enumerate(program.ops)]
+    for place, params in where:
+        for name, value in params.items():
+            kind = _non_finite_kind(value, allow_inf=name in _INF_ALLOWED)
+            if kind:
+                raise NonFiniteError(_non_finite_message(model, f"{place} parameter {name!r}", kind))
+
+
+def _non_finite_message(model: BaseAlgorithm, place: str, kind: str) -> str:
+    tensors = non_finite_tensors(model.policy)
+    what = ("policy tensor " + ", ".join(f"{name!r} holds {bad}" for name, bad in tensors)
+            if tensors else f"{place} holds {kind}")
+    return (f"Cannot export {_algorithm_name(model)}: {what}. A diverged or corrupted "
+            "model gives NaN actions in SB3; its bundle is never written.")
+
+
+def non_finite_tensors(policy: th.nn.Module) -> list[tuple[str, str]]:
+    """Return ``(name, "NaN" | "Inf" | "NaN and Inf")`` of each non-finite policy tensor."""
+    found = []
+    named = [*policy.named_parameters(), *policy.named_buffers()]
+    with th.no_grad():
+        for name, tensor in named:
+            if tensor.is_floating_point() and not bool(th.isfinite(tensor).all()):
+                nan, inf = bool(th.isnan(tensor).any()), bool(th.isinf(tensor).any())
+                found.append((name, " and ".join(k for k, b in (("NaN", nan), ("Inf", inf)) if b)))
+    return found
+
+
+def _non_finite_kind(value: Any, allow_inf: bool = False) -> str:
+    """``""`` when ``value`` (nested dicts, lists, arrays) is finite, else what it holds."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return next((k for k in (_non_finite_kind(v, allow_inf) for v in value) if k), "")
+    if isinstance(value, float | np.floating) or (isinstance(value, np.ndarray)
+                                                   and value.dtype.kind == "f"):
+        array = np.asarray(value)
+        nan = bool(np.isnan(array).any())
+        inf = not allow_inf and bool(np.isinf(array).any())
+        return " and ".join(k for k, b in (("NaN", nan), ("Inf", inf)) if b)
+    return ""
+
+
+def check_finite_statistics(vec_normalize: VecNormalize | None) -> None:
+    """Refuse ``VecNormalize`` observation statistics that are NaN, infinite or negative.
+
+    :raises NonFiniteError: naming the statistic (and the Dict key).
+    """
+    for key, stats in observation_stats(vec_normalize).items():
+        where = f" (key {key!r})" if key else ""
+        for name in ("mean", "var", "epsilon"):
+            kind = _non_finite_kind(np.asarray(stats[name], dtype=np.float64))
+            if kind:
+                raise NonFiniteError(f"Cannot export with this VecNormalize: its statistic "
+                                     f"obs_rms.{name}{where} holds {kind}." if name != "epsilon"
+                                     else f"Cannot export: VecNormalize epsilon is {kind}.")
+        if np.any(stats["var"] < 0):
+            raise NonFiniteError(f"Cannot export with this VecNormalize: its statistic "
+                                 f"obs_rms.var{where} is negative.")
+        if np.isnan(stats["clip_obs"]):
+            raise NonFiniteError("Cannot export: VecNormalize clip_obs is NaN.")
+
+
+def mat_variable_bytes(value: Any) -> int:
+    """Return an upper bound of the bytes ``value`` takes as one uncompressed MAT v5 variable."""
+    if isinstance(value, dict):
+        return _MAT_ELEMENT_OVERHEAD + sum(_MAT_FIELD_NAME_BYTES + mat_variable_bytes(v)
+                                           for v in value.values())
+    if isinstance(value, list | tuple):
+        return _MAT_ELEMENT_OVERHEAD + sum(mat_variable_bytes(v) for v in value)
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return _MAT_ELEMENT_OVERHEAD + sum(mat_variable_bytes(v) for v in value.flat)
+        return _MAT_ELEMENT_OVERHEAD + value.size * max(value.dtype.itemsize, 2)
+    if isinstance(value, str):
+        return _MAT_ELEMENT_OVERHEAD + 4 * len(value)
+    return _MAT_ELEMENT_OVERHEAD + 8
+
+
+def check_mat_v5_size(fields: dict[str, Any]) -> None:
+    """Refuse a bundle (or its program fields) with a variable too large for MAT v5.
+
+    :raises BundleError: naming the variable, its size and the limit.
+    """
+    for name, value in fields.items():
+        size = mat_variable_bytes(value)
+        if size > MAT_V5_MAX_VARIABLE_BYTES:
+            raise BundleError(
+                f"The network is too large for a MAT v5 bundle: variable {name!r} needs about "
+                f"{size} bytes, and MAT v5 holds at most 2 GiB ({MAT_V5_MAX_VARIABLE_BYTES} "
+                "bytes) in one variable (MATLAB reads a larger one as corrupt). Export a "
+                "smaller network.")
 
 
 def image_layouts(model: BaseAlgorithm) -> dict[str, str]:
@@ -111,26 +244,40 @@ def build_bundle(
     num_timesteps: int | None = None,
     reference_observations: Any = None,
     seed: int = 0,
+    vec_normalize_source: str = "argument",
 ) -> dict[str, Any]:
     """Snapshot ``model`` into a bundle: a dict of MATLAB-ready values.
 
     :param model: any supported SB3 / sb3-contrib algorithm.
-    :param vec_normalize: a ``VecNormalize`` whose observation statistics the runtime applies.
+    :param vec_normalize: a ``VecNormalize`` whose observation statistics the runtime applies
+        (one with ``norm_obs=False`` counts as none).
     :param version: the checkpoint version recorded in the bundle.
     :param num_timesteps: defaults to ``model.num_timesteps``.
     :param reference_observations: raw observations (a batch) to embed; sampled if omitted.
     :param seed: seed for the sampled reference observations.
+    :param vec_normalize_source: where ``vec_normalize`` came from, recorded as
+        ``vec_normalize_source``: ``"argument"``, ``"model_env"`` or ``"training_env"``
+        (``"none"`` is recorded when there are no statistics).
     :return: the bundle, ready for :func:`encode_bundle`.
+    :raises NonFiniteError: a weight, statistic, reference observation or reference
+        action is NaN or infinite.
     """
+    vec_normalize = active_vec_normalize(vec_normalize)
+    if vec_normalize_source not in VEC_NORMALIZE_SOURCES[1:]:
+        raise ValueError(f"vec_normalize_source must be one of {VEC_NORMALIZE_SOURCES[1:]}, "
+                         f"got {vec_normalize_source!r}")
+    check_finite_statistics(vec_normalize)
     program = build_program(model, vec_normalize)
     if reference_observations is None:
         rng = np.random.default_rng(seed)
         reference_observations = sample_observations(model.observation_space, rng, NUM_REFERENCE)
+    _check_finite_reference(reference_observations, "reference observations")
     actions = reference_actions(model, reference_observations, vec_normalize)
+    _check_finite_reference(actions, "the reference actions SB3's predict returned")
     reference_observations = env_layout(reference_observations, model.policy.observation_space,
                                         image_layouts(model))
     scale = max(1.0, float(np.max(np.abs(actions)))) if actions.size else 1.0
-    return {
+    bundle = {
         "format": BUNDLE_FORMAT,
         "format_version": float(BUNDLE_FORMAT_VERSION),
         "algorithm": _algorithm_name(model),
@@ -147,20 +294,49 @@ def build_bundle(
         },
         "observation_space": describe_space(model.observation_space),
         "action_space": describe_space(model.action_space),
-        "vec_normalize": float(vec_normalize is not None and vec_normalize.norm_obs),
+        "vec_normalize": float(vec_normalize is not None),
+        "vec_normalize_source": vec_normalize_source if vec_normalize is not None else "none",
         **program_fields(program),
+        "fingerprint": _fingerprint(program),
         "reference": {
             "observations": _one_per_row(reference_observations),
             "actions": actions,
             "atol": REFERENCE_RTOL * scale,
         },
     }
+    check_mat_v5_size(bundle)
+    return bundle
+
+
+def _check_finite_reference(values: Any, what: str) -> None:
+    """Refuse NaN or Inf in reference observations or actions (never written into a bundle)."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            _check_finite_reference(value, f"{what} (key {key!r})")
+        return
+    array = np.asarray(values)
+    if array.dtype.kind in "fc" and not bool(np.isfinite(array).all()):
+        rows = sorted({int(i) for i in np.argwhere(~np.isfinite(array))[:, 0]})
+        kind = _non_finite_kind(array.astype(np.float64)) or "NaN"
+        raise NonFiniteError(f"Cannot export: {what} hold {kind} (rows {rows[:10]}). A bundle "
+                             "whose reference holds NaN would let sb3.verify pass; it is never "
+                             "written.")
+
+
+def _fingerprint(program: Program) -> str:
+    """Return the architecture fingerprint: equal for every version of one run (docs/simulink.md)."""
+    from .generate import bundle_fingerprint  # generate reads bundles: imported here, no cycle
+
+    return bundle_fingerprint(program_fields(program))
 
 
 def _one_per_row(observations: Any) -> Any:
-    """Give 1-D batches (Discrete observations) one row per observation, as MATLAB takes them."""
+    """Give 1-D batches (Discrete observations) one row per observation, as MATLAB takes them.
+
+    A Dict batch becomes a struct with one field per key, named by :func:`matlab_field_name`.
+    """
     if isinstance(observations, dict):
-        return {key: _one_per_row(value) for key, value in observations.items()}
+        return {matlab_field_name(key): _one_per_row(value) for key, value in observations.items()}
     observations = np.asarray(observations)
     return observations.reshape(-1, 1) if observations.ndim == 1 else observations
 
@@ -177,8 +353,8 @@ def reference_actions(
 
 def program_fields(program: Program) -> dict[str, Any]:
     """Return the program as bundle fields: ``inputs``, ``ops``, ``output``, ``num_registers``."""
-    inputs = [{"key": i.key, "kind": i.kind, "output": float(i.output), **i.params}
-              for i in program.inputs]
+    inputs = [{"key": i.key, "field": matlab_field_name(i.key) if i.key else "", "kind": i.kind,
+               "output": float(i.output), **i.params} for i in program.inputs]
     ops = [{"op": o.op, "inputs": np.array(o.inputs, dtype=np.float64).reshape(1, -1),
             "output": float(o.output), "mode": o.mode, **o.params} for o in program.ops]
     return {

@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+import json
+import numbers
 import os
 import platform
+import re
+import string
+import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import stable_baselines3
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecNormalize
 
 from . import __version__
-from .bundle import _algorithm_name, build_program
+from .bundle import _algorithm_name, active_vec_normalize, build_program, check_finite_statistics
 from .errors import ExportError, ExportFolderError, ExportWarning
-from .export_folder import NAME_PREFIX_PATTERN, Committed, ExportFolder
+from .export_folder import (
+    MAX_FILE_NAME_BYTES,
+    NAME_PREFIX_PATTERN,
+    Committed,
+    ExportFolder,
+    bundle_file_name,
+)
 from .manifest import utc_now
+from .program import Program
 from .snapshot import Snapshot, Snapshotter
+from .spaces import describe_space
 from .writer import BackgroundWriter, Outcome, atomic_write_bytes
 
 ON_ERROR = ("raise", "warn")
+#: The most snapshots that may wait for the background writer (each holds a copy of the policy).
+MAX_PENDING_LIMIT = 64
+#: The callback holding each export folder in this process, by real path: a new callback
+#: takes a folder over from one whose ``learn()`` ended without training end (an exception,
+#: Ctrl-C), instead of being refused by the lock.
+_HOLDERS: weakref.WeakValueDictionary[str, MatlabExportCallback] = weakref.WeakValueDictionary()
+#: Placeholders ``save_path`` may hold, filled in at training start.
+PLACEHOLDERS = ("algorithm", "env_id", "seed")
 
 
 @dataclass
@@ -55,7 +78,9 @@ class MatlabExportCallback(BaseCallback):
     ``save_freq=1`` exports every new best. There, exports are committed before the
     evaluation step returns (a child callback gets no training-end call to flush at),
     there is no export at training end, and the folder stays locked until
-    :meth:`close` or the process ends.
+    :meth:`close`, the process ends, or a later ``learn()`` in the same thread starts a
+    new callback on the folder (it takes the folder over, as after an interrupted
+    ``learn()``).
 
     :param save_freq: export every ``save_freq`` calls, counted as ``CheckpointCallback``
         counts them: one call per ``env.step()`` of the VecEnv, i.e. ``n_envs`` timesteps.
@@ -69,7 +94,18 @@ class MatlabExportCallback(BaseCallback):
     :param background: write on a background thread; ``False`` commits each export
         before the step returns.
     :param max_pending: snapshots that may wait for the background writer; past that the
-        training thread waits for it.
+        training thread waits for it (at most ``MAX_PENDING_LIMIT``, 64).
+    :param run_metadata: extra JSON-serializable keys for the manifest's ``run`` metadata
+        (``run_experiment`` adds the run's ``name`` and ``seed``); they override the
+        callback's own keys.
+
+    ``save_path`` may hold the placeholders ``{algorithm}`` (e.g. ``SAC``), ``{env_id}``
+    (the training env's Gymnasium id, e.g. ``Pendulum-v1``; characters other than letters,
+    digits, ``_``, ``.`` and ``-`` become ``_``) and ``{seed}`` (``model.seed``), with
+    format specs such as ``{seed:03d}``. They are filled in when training starts, so one
+    rl-zoo3 ``callback:`` hyperparameter serves every run. An unknown placeholder fails at
+    construction; a value the model does not have (an env without a Gymnasium id, a model
+    without a seed) fails when training starts. Write ``{{`` and ``}}`` for literal braces.
     """
 
     #: Test hooks: the atomic file writer and a per-stage hook of the commit protocol.
@@ -78,9 +114,14 @@ class MatlabExportCallback(BaseCallback):
 
     def __init__(self, save_freq: int, save_path: str | os.PathLike, name_prefix: str = "policy",
                  keep_last: int | None = None, verbose: int = 0, *, on_error: str = "raise",
-                 background: bool = True, max_pending: int = 2) -> None:
-        super().__init__(verbose)
-        _check_arguments(save_freq, name_prefix, keep_last, on_error, max_pending)
+                 background: bool = True, max_pending: int = 2,
+                 run_metadata: dict[str, Any] | None = None) -> None:
+        save_freq, keep_last, max_pending = _check_arguments(
+            save_freq, save_path, name_prefix, keep_last, verbose, on_error, background, max_pending)
+        super().__init__(int(verbose))
+        self.save_path_template = os.fspath(save_path)
+        self.placeholders = _placeholders(self.save_path_template)
+        self.run_metadata = _check_run_metadata(run_metadata)
         self.save_freq = save_freq
         self.save_path = Path(save_path)
         self.name_prefix = name_prefix
@@ -97,14 +138,22 @@ class MatlabExportCallback(BaseCallback):
         self._snapshotter: Snapshotter | None = None
         self._next_version = 1
         self._last_timesteps: int | None = None
+        self._thread: threading.Thread | None = None
+        self._learn_id: Any = None
+        self._finalizer: weakref.finalize | None = None
 
     def _init_callback(self) -> None:
         self.close(report=False)  # a previous learn() that did not end cleanly
-        venv = self.model.get_vec_normalize_env()
-        build_program(self.model, venv)  # unsupported -> UnsupportedError; nothing written yet
+        self.save_path = self._resolve_save_path()
+        self.save_path = Path(os.path.abspath(self.save_path))  # once: chdir may follow
+        venv = active_vec_normalize(self.model.get_vec_normalize_env())
+        check_finite_statistics(venv)
+        program = build_program(self.model, venv)  # unsupported -> UnsupportedError; nothing written
         self._snapshotter = Snapshotter(self.model, buffers=self.max_pending + 2)
         folder = ExportFolder(self.save_path, self.name_prefix, self.keep_last,
                               write_file=self._write_file, stage_hook=self._stage_hook)
+        self._learn_id = getattr(self.model, "start_time", None)  # set by each learn()
+        self._take_over_stale_holder()
         folder.open(_algorithm_name(self.model), run=self._run_metadata(venv))
         try:
             folder.install_runtime(_runtime_source())
@@ -112,16 +161,47 @@ class MatlabExportCallback(BaseCallback):
             folder.close()
             raise ExportFolderError(f"Cannot copy the MATLAB runtime into "
                                     f"{str(self.save_path / 'matlab')!r}: {exc}.") from exc
+        try:
+            self._write_matlab_function(program)
+        except BaseException:
+            folder.close()
+            raise
         self.export_folder = folder
         self._next_version = folder.next_version
         self._last_timesteps = folder.latest["num_timesteps"] if folder.latest else None
         if self.background and self.parent is None:
             self._writer = BackgroundWriter(f"matlab-export-{self.save_path.name}",
                                             self.max_pending)
+        self._thread = threading.current_thread()
+        _HOLDERS[_folder_key(self.save_path)] = self
+        # released even if nobody calls close(): an abandoned callback must not keep the lock
+        self._finalizer = weakref.finalize(self, _release, self._writer, folder)
         if self.verbose >= 2:
             print(f"MatlabExportCallback: writing to {self.save_path} from version "
                   f"{self._next_version} ({self._snapshotter.mode} snapshots); removed "
                   f"{len(folder.cleaned)} stale file(s)")
+
+    def _write_matlab_function(self, program: Program) -> None:
+        """Write ``matlab/{name_prefix}_predict.m``, the generated function of this run.
+
+        It computes this run's architecture (docs/simulink.md); it is replaced
+        atomically, and only when it changed.
+
+        :raises ExportFolderError: it cannot be written.
+        """
+        from .generate import function_name, load_program_spec, render_matlab_function
+
+        spec = load_program_spec(program, algorithm=_algorithm_name(self.model),
+                                 observation_space=describe_space(self.model.observation_space))
+        name = function_name(self.name_prefix)
+        path = self.save_path / "matlab" / f"{name}.m"
+        data = render_matlab_function(spec, name).encode()
+        try:
+            if not (path.is_file() and path.read_bytes() == data):
+                atomic_write_bytes(path, data, temp_suffix=".tmp")
+        except OSError as exc:
+            raise ExportFolderError(f"Cannot write the generated MATLAB function {str(path)!r}: "
+                                    f"{exc}.") from exc
 
     def _on_step(self) -> bool:
         if self._writer is not None:
@@ -150,21 +230,58 @@ class MatlabExportCallback(BaseCallback):
         :param report: report errors of the last writes as ``on_error`` says.
         """
         outcomes: list[Outcome] = []
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
         if self._writer is not None:
             self._writer.close()
             outcomes = self._writer.drain()
             self._writer = None
         if self.export_folder is not None:
             self.export_folder.close()
+            if _HOLDERS.get(_folder_key(self.export_folder.folder)) is self:
+                del _HOLDERS[_folder_key(self.export_folder.folder)]
         if report:
             self._report(outcomes)
+        else:  # still known to the caller, never raised
+            self.errors += [o.error or o.value.error for o in outcomes
+                            if o.error is not None or o.value.error is not None]
+
+    def _take_over_stale_holder(self) -> None:
+        """Close the callback of this process that holds ``save_path`` if its ``learn()`` is over.
+
+        SB3 gives no training end after an exception (Ctrl-C included) in ``learn()``, so
+        that callback still holds the folder's lock and its writer thread. It is over when
+        it was opened by another ``learn()`` call in this thread (one thread runs one
+        ``learn()`` at a time) or by a thread that has ended. A holder in the same
+        ``learn()`` call, or in another live thread, is a real second writer: the lock
+        refuses it.
+        """
+        holder = _HOLDERS.get(_folder_key(self.save_path))
+        if holder is None or holder is self or holder._thread is None:
+            return
+        same_learn = holder.model is self.model and holder._learn_id == self._learn_id
+        other_live_thread = (holder._thread is not threading.current_thread()
+                             and holder._thread.is_alive())
+        if same_learn or other_live_thread:
+            return
+        if self.verbose >= 1:
+            print(f"MatlabExportCallback: taking {self.save_path} over from a callback whose "
+                  "learn() ended without training end (an exception or Ctrl-C)")
+        holder.close(report=False)
 
     def _export(self, trigger: str | None = None) -> None:
         """Take a snapshot and hand it to the writer (or commit it now)."""
         start = time.perf_counter()
-        assert self._snapshotter is not None
-        snap = self._snapshotter.take(self._next_version, trigger or self._trigger())
+        assert self._snapshotter is not None and self.export_folder is not None
+        version = self._next_version
         self._next_version += 1
+        self.export_folder.reserve(version)  # never handed out again, even if it fails
+        try:
+            snap = self._snapshotter.take(version, trigger or self._trigger())
+        except Exception as exc:  # a direct-mode build refused the model (e.g. NaN weights)
+            self._failed(version, exc)
+            return
         if self._writer is not None:
             self._writer.submit(lambda: self._commit(snap))
             self.stalls.append(time.perf_counter() - start)
@@ -230,6 +347,22 @@ class MatlabExportCallback(BaseCallback):
             raise ExportFolderError(error.errno, message) from error
         raise ExportError(message) from error
 
+    def _resolve_save_path(self) -> Path:
+        """Fill ``save_path``'s placeholders in from the model (at training start)."""
+        if not self.placeholders:
+            return Path(self.save_path_template.format())  # only {{ and }} to undo
+        env_id = _env_id(self.model)
+        values = {"algorithm": _algorithm_name(self.model),
+                  "env_id": None if env_id is None else re.sub(r"[^A-Za-z0-9_.-]", "_", env_id),
+                  "seed": self.model.seed}
+        why = {"env_id": "the training env has no Gymnasium id (it was not made by gym.make)",
+               "seed": "the model has no seed (pass seed=... to the algorithm)"}
+        for name in self.placeholders:
+            if values[name] is None:
+                raise ValueError(f"save_path {self.save_path_template!r} uses {{{name}}}, but "
+                                 f"{why[name]}. Write that part of save_path out instead.")
+        return Path(self.save_path_template.format(**values))
+
     def _run_metadata(self, venv: VecNormalize | None) -> dict[str, Any]:
         """Describe this training run for the manifest's ``run``."""
         model = self.model
@@ -249,22 +382,87 @@ class MatlabExportCallback(BaseCallback):
             "torch_version": th.__version__,
             "python_version": platform.python_version(),
             "started": utc_now(),
+            "seed": model.seed,
+            **self.run_metadata,
         }
 
 
-def _check_arguments(save_freq: int, name_prefix: str, keep_last: int | None, on_error: str,
-                     max_pending: int) -> None:
-    if not isinstance(save_freq, int) or save_freq < 1:
+def _check_arguments(save_freq: Any, save_path: Any, name_prefix: Any, keep_last: Any,
+                     verbose: Any, on_error: Any, background: Any,
+                     max_pending: Any) -> tuple[int, int | None, int]:
+    """Check every argument before anything touches the folder.
+
+    :return: ``save_freq``, ``keep_last`` and ``max_pending`` as Python ints (NumPy
+        integers are accepted).
+    :raises ValueError: naming the argument.
+    """
+    if not _is_integer(save_freq) or save_freq < 1:
         raise ValueError(f"save_freq must be a positive integer, got {save_freq!r}.")
+    if not isinstance(save_path, str | os.PathLike) or not os.fspath(save_path):
+        raise ValueError(f"save_path must be a non-empty path, got {save_path!r}.")
     if not isinstance(name_prefix, str) or not NAME_PREFIX_PATTERN.fullmatch(name_prefix):
         raise ValueError(f"name_prefix must be letters, digits, '_', '.' or '-' and start with "
                          f"a letter or digit, got {name_prefix!r}.")
-    if keep_last is not None and (not isinstance(keep_last, int) or keep_last < 1):
+    longest = len(bundle_file_name(name_prefix, 1).encode())
+    if longest > MAX_FILE_NAME_BYTES:
+        raise ValueError(f"name_prefix is too long: bundle file names "
+                         f"({bundle_file_name('{name_prefix}', 1)}) would have {longest} bytes, "
+                         f"more than the {MAX_FILE_NAME_BYTES} a file name may have.")
+    if keep_last is not None and (not _is_integer(keep_last) or keep_last < 1):
         raise ValueError(f"keep_last must be None or a positive integer, got {keep_last!r}.")
+    if not (_is_integer(verbose) or isinstance(verbose, bool)) or verbose < 0:
+        raise ValueError(f"verbose must be an integer >= 0 (0, 1 or 2), got {verbose!r}.")
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}.")
-    if not isinstance(max_pending, int) or max_pending < 1:
-        raise ValueError(f"max_pending must be a positive integer, got {max_pending!r}.")
+    if not isinstance(background, bool | np.bool_):
+        raise ValueError(f"background must be True or False, got {background!r}.")
+    if not _is_integer(max_pending) or not 1 <= max_pending <= MAX_PENDING_LIMIT:
+        raise ValueError(f"max_pending must be an integer from 1 to {MAX_PENDING_LIMIT}, "
+                         f"got {max_pending!r}.")
+    return int(save_freq), None if keep_last is None else int(keep_last), int(max_pending)
+
+
+def _is_integer(value: Any) -> bool:
+    """Whether ``value`` is an integer (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def _folder_key(path: Path) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _release(writer: BackgroundWriter | None, folder: ExportFolder) -> None:
+    """Finish a callback's pending writes and release its folder (its finalizer)."""
+    if writer is not None:
+        writer.close()
+    folder.close()
+
+
+def _placeholders(template: str) -> tuple[str, ...]:
+    """Return the placeholders in ``save_path``; raise ``ValueError`` for unknown ones."""
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        raise ValueError(f"save_path {template!r} is not a valid template ({exc}); write {{{{ and "
+                         f"}}}} for literal braces.") from None
+    for field in fields:
+        if field not in PLACEHOLDERS:
+            raise ValueError(f"save_path {template!r} has the placeholder {{{field}}}; the "
+                             f"placeholders are {', '.join('{' + p + '}' for p in PLACEHOLDERS)} "
+                             f"(write {{{{ and }}}} for literal braces).")
+    return tuple(dict.fromkeys(fields))
+
+
+def _check_run_metadata(run_metadata: dict[str, Any] | None) -> dict[str, Any]:
+    if run_metadata is None:
+        return {}
+    if not isinstance(run_metadata, dict) or not all(isinstance(k, str) for k in run_metadata):
+        raise ValueError(f"run_metadata must be a dict with string keys, got {run_metadata!r}.")
+    try:
+        json.dumps(run_metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"run_metadata must be JSON-serializable: {exc}.") from None
+    return dict(run_metadata)
 
 
 def _env_id(model: Any) -> str | None:

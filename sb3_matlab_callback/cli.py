@@ -2,9 +2,14 @@
 
 Subcommands:
 - ``matlab-path``: print the folder to ``addpath`` in MATLAB/Octave.
-- ``export MODEL.zip OUT.mat --algo SAC [--vecnormalize STATS.pkl]``: export a saved model.
+- ``export MODEL.zip OUT.mat [--algo SAC] [--vecnormalize STATS.pkl] [--trust-pickle]``: export a
+  saved model; the files are read without running code from them (docs/security.md).
 - ``info BUNDLE.mat``: summarize a bundle.
 - ``verify BUNDLE.mat``: run ``sb3.verify`` on the bundle in GNU Octave.
+- ``generate BUNDLE.mat FOLDER [--name NAME]``: write the bundle's policy as a generated
+  ``%#codegen`` MATLAB function (Simulink, MATLAB Coder; see docs/simulink.md).
+- ``runs ROOT``: list the training runs (export folders) under an experiment's root, as
+  ``sb3.runs`` does in MATLAB.
 """
 
 from __future__ import annotations
@@ -15,59 +20,28 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import gymnasium as gym
-from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+import numpy as np
 
-from . import export_policy, load_bundle, matlab_path
-from .errors import ExportError, unsupported
-from .extractors.registry import algorithm_classes
-
-
-def _loadable_algorithms() -> dict[str, type]:
-    """Algorithm classes by name: the registered ones and their SB3 / sb3-contrib subclasses."""
-    classes = {cls.__name__: cls for cls in algorithm_classes()}
-    pending = list(classes.values())
-    while pending:
-        for sub in pending.pop().__subclasses__():
-            if sub.__module__.startswith(("stable_baselines3", "sb3_contrib")):
-                classes.setdefault(sub.__name__, sub)
-                pending.append(sub)
-    return classes
-
-
-class _SpacesEnv(gym.Env):
-    """Carries a model's spaces so ``VecNormalize.load`` has an env to wrap."""
-
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space) -> None:
-        self.observation_space = observation_space
-        self.action_space = action_space
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
-        return self.observation_space.sample(), {}
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        return self.observation_space.sample(), 0.0, False, False, {}
+from . import load_bundle, matlab_path
+from .errors import ExportError
+from .export_file import export_policy_file
 
 
 def _export(args: argparse.Namespace) -> int:
-    classes = _loadable_algorithms()
-    if args.algo not in classes:
-        raise unsupported("algorithm", args.algo, classes)
-    model = classes[args.algo].load(args.model, device="cpu")
-    vec_normalize = None
-    if args.vecnormalize:
-        venv = DummyVecEnv([lambda: _SpacesEnv(model.observation_space, model.action_space)])
-        vec_normalize = VecNormalize.load(args.vecnormalize, venv)
-    path = export_policy(model, args.out, vec_normalize=vec_normalize)
+    path = export_policy_file(args.model, args.out, algorithm=args.algo,
+                              vec_normalize=args.vecnormalize, trust_pickle=args.trust_pickle)
     print(f"wrote {path}")
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.bundle)
-    ops = bundle["ops"] if isinstance(bundle["ops"], list) else [bundle["ops"]]
+    ops = bundle["ops"]
+    if isinstance(ops, dict):
+        ops = [ops]
+    elif not isinstance(ops, list):  # an empty cell reads as an empty array
+        ops = [op for op in np.ravel(ops) if isinstance(op, dict)]
     print(f"{args.bundle}: {bundle['algorithm']} ({bundle['policy_class']}), "
           f"version {int(bundle['version'])}, num_timesteps {int(bundle['num_timesteps'])}")
     print(f"observation space: {bundle['observation_space']['type']}, "
@@ -91,6 +65,32 @@ def _verify(args: argparse.Namespace) -> int:
     return proc.returncode
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from .generate import generate_matlab_function
+
+    try:
+        path = generate_matlab_function(args.bundle, args.folder, name=args.name)
+    except ValueError as exc:  # an invalid --name
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    import warnings
+
+    from .experiments import runs_table
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = runs_table(args.root)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``sb3-matlab`` argument parser."""
     parser = argparse.ArgumentParser(prog="sb3-matlab", description=__doc__.splitlines()[0])
@@ -99,12 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="export a model saved with model.save()")
     exp.add_argument("model", help="the .zip written by model.save()")
     exp.add_argument("out", help="the .mat bundle to write")
-    exp.add_argument("--algo", required=True, help="algorithm class name, e.g. SAC")
+    exp.add_argument("--algo", help="algorithm class name, e.g. SAC; inferred from the saved "
+                     "policy class when only one algorithm uses it")
     exp.add_argument("--vecnormalize", help="VecNormalize statistics saved with .save()")
+    exp.add_argument("--trust-pickle", action="store_true",
+                     help="load with SB3's own unpickling, which runs code from the files: only "
+                     "for files you trust (default: a safe loader that runs nothing)")
     info = sub.add_parser("info", help="summarize a bundle")
     info.add_argument("bundle")
     ver = sub.add_parser("verify", help="run sb3.verify on a bundle in GNU Octave")
     ver.add_argument("bundle")
+    gen = sub.add_parser("generate", help="write the policy as a %%#codegen MATLAB function")
+    gen.add_argument("bundle", help="the .mat bundle")
+    gen.add_argument("folder", help="where to write NAME.m (created if needed)")
+    gen.add_argument("--name", help="the function name (default: the bundle's name prefix + _predict)")
+    runs = sub.add_parser("runs", help="list the training runs under an experiment's root")
+    runs.add_argument("root", help="the experiment's root (run_experiment's root)")
     return parser
 
 
@@ -114,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "matlab-path":
         print(matlab_path())
         return 0
-    handler = {"export": _export, "info": _info, "verify": _verify}[args.command]
+    handler = {"export": _export, "info": _info, "verify": _verify,
+               "generate": _generate, "runs": _runs}[args.command]
     try:
         return handler(args)
     except (ExportError, FileNotFoundError) as exc:

@@ -30,6 +30,14 @@ class ExportFolderError(ExportError, OSError):
     """The export folder cannot be used (unwritable, locked by another writer, ...)."""
 
 
+class NonFiniteError(BundleError):
+    """A weight, a ``VecNormalize`` statistic or a reference action is NaN or infinite.
+
+    MATLAB's ``max``/``min`` drop NaN, so such a bundle could give plausible actions
+    where SB3 gives NaN: it is never written.
+    """
+
+
 def unsupported(kind: str, name: str, supported: Iterable[str], hint: str = "") -> UnsupportedError:
     """Build an :class:`UnsupportedError` that names ``name`` and lists what is supported.
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from .bundle import build_bundle, encode_bundle
+from .bundle import active_vec_normalize, build_bundle, encode_bundle
 from .errors import BundleError
 from .writer import atomic_write_bytes, check_writable_folder
 
@@ -17,7 +20,7 @@ def export_policy(
     model: BaseAlgorithm,
     path: str | Path,
     *,
-    vec_normalize: VecNormalize | None = None,
+    vec_normalize: VecNormalize | Literal[False] | None = None,
     version: int = 1,
     reference_observations: Any = None,
 ) -> Path:
@@ -26,7 +29,10 @@ def export_policy(
     :param model: any supported SB3 or sb3-contrib algorithm.
     :param path: the ``.mat`` file to write; its folder must exist.
     :param vec_normalize: a ``VecNormalize`` whose observation statistics the bundle
-        carries, so MATLAB feeds raw observations.
+        carries, so MATLAB feeds raw observations. When not given, the model's own
+        (``model.get_vec_normalize_env()``, if it normalizes observations) is used, and
+        the bundle records ``vec_normalize_source = "model_env"``. ``False`` exports
+        without statistics: MATLAB must then feed normalized observations.
     :param version: the checkpoint version recorded in the bundle.
     :param reference_observations: raw observations (a batch) to embed instead of
         sampled ones.
@@ -37,9 +43,49 @@ def export_policy(
     if path.suffix.lower() != ".mat":
         raise BundleError(f"Bundle path {str(path)!r} must end in '.mat' (MATLAB's load needs it).")
     check_writable_folder(path.parent if str(path.parent) else Path("."))
-    if vec_normalize is not None and not isinstance(vec_normalize, VecNormalize):
-        raise TypeError(f"vec_normalize must be a VecNormalize, got {type(vec_normalize).__name__}.")
-    bundle = build_bundle(model, vec_normalize=vec_normalize, version=version,
-                          reference_observations=reference_observations)
+    if not (vec_normalize is None or vec_normalize is False
+            or isinstance(vec_normalize, VecNormalize)):
+        raise TypeError(f"vec_normalize must be a VecNormalize, None or False, got "
+                        f"{type(vec_normalize).__name__}.")
+    source = "argument"
+    if vec_normalize is None:
+        vec_normalize, source = _model_vec_normalize(model), "model_env"
+    bundle = build_bundle(model, vec_normalize=vec_normalize or None, version=version,
+                          reference_observations=reference_observations,
+                          vec_normalize_source=source)
     atomic_write_bytes(path, encode_bundle(bundle))
     return path
+
+
+def _model_vec_normalize(model: BaseAlgorithm) -> VecNormalize | None:
+    """Return the model's own ``VecNormalize``, if it normalizes observations.
+
+    Without one, warn when the model has no env and its observation space says it was
+    trained on normalized observations.
+    """
+    get = getattr(model, "get_vec_normalize_env", None)
+    venv = active_vec_normalize(get()) if callable(get) else None
+    if venv is None and getattr(model, "env", True) is None and _looks_normalized(model):
+        warnings.warn(
+            f"This {type(model).__name__} has no env, and its observation space "
+            f"{model.observation_space} looks like VecNormalize's (every bound is +-clip_obs): "
+            "it was probably trained on normalized observations. Pass vec_normalize= (e.g. "
+            "VecNormalize.load('vecnormalize.pkl', venv)) so MATLAB can feed raw observations, "
+            "or vec_normalize=False to silence this warning.", UserWarning, stacklevel=3)
+    return venv
+
+
+def _looks_normalized(model: BaseAlgorithm) -> bool:
+    """Whether a Box observation space (or a Dict key) has VecNormalize's image bounds.
+
+    VecNormalize replaces an image space by ``Box(-clip_obs, clip_obs)`` (float32); that
+    is the one trace it leaves in a saved model.
+    """
+    space = model.observation_space
+    subspaces = space.spaces.values() if isinstance(space, spaces.Dict) else [space]
+    for sub in subspaces:
+        if (isinstance(sub, spaces.Box) and len(sub.shape) == 3 and sub.dtype == np.float32
+                and np.all(sub.low == -sub.high) and np.unique(sub.high).size == 1
+                and float(sub.high.flat[0]) > 0 and np.isfinite(sub.high.flat[0])):
+            return True
+    return False

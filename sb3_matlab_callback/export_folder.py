@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +40,8 @@ from .writer import FolderLock, atomic_write_bytes, check_writable_folder, remov
 
 RUNTIME_FOLDER = "matlab"
 NAME_PREFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: The longest file name most file systems take, in bytes.
+MAX_FILE_NAME_BYTES = 255
 
 WriteFile = Callable[..., None]
 
@@ -62,7 +66,8 @@ def bundle_file_name(name_prefix: str, version: int) -> str:
 class ExportFolder:
     """The writer's side of ``save_path``. Use :meth:`open`, then :meth:`commit`, then :meth:`close`.
 
-    :param folder: the export folder (created if needed).
+    :param folder: the export folder (created if needed); made absolute here, once, so a
+        later ``chdir`` of the training process does not move it.
     :param name_prefix: bundle file names start with it.
     :param keep_last: keep only this many newest bundles; ``None`` keeps all.
     :param write_file: ``fn(path, data, exclusive=...)`` that writes atomically (a test hook
@@ -74,7 +79,7 @@ class ExportFolder:
     def __init__(self, folder: str | Path, name_prefix: str = "policy",
                  keep_last: int | None = None, *, write_file: WriteFile = atomic_write_bytes,
                  stage_hook: Callable[[str], None] | None = None) -> None:
-        self.folder = Path(folder)
+        self.folder = Path(os.path.abspath(folder))
         self.name_prefix = name_prefix
         self.keep_last = keep_last
         self.write_file = write_file
@@ -83,6 +88,10 @@ class ExportFolder:
         self.algorithm = ""
         self.run: dict[str, Any] | None = None
         self.next_version = 1
+        #: The highest version handed out (:meth:`reserve`), committed or not.
+        self.reserved = 0
+        #: Identifies this opening of the folder (one training start) in the manifest.
+        self.run_id = ""
         self.cleaned: list[Path] = []
         self._lock: FolderLock | None = None
         self._pending_deletes: list[str] = []
@@ -102,8 +111,11 @@ class ExportFolder:
         """Create and lock the folder, clean up after a crash, read the manifest.
 
         :param algorithm: the model's algorithm; it must match an existing manifest's.
-        :param run: run metadata, stored under the manifest's ``run`` at each commit.
-        :raises ExportFolderError: the folder is unusable or locked by another writer.
+        :param run: run metadata, stored under the manifest's ``run`` at each commit. Its
+            ``env_id`` (or, where either is unknown, its spaces) must match the existing
+            manifest's.
+        :raises ExportFolderError: the folder is unusable, locked by another writer, or
+            holds another algorithm's or env's checkpoints.
         :raises ManifestError: an existing manifest is corrupt (it is left untouched).
         """
         try:
@@ -113,6 +125,7 @@ class ExportFolder:
                                     f"{exc.strerror or exc}.") from exc
         check_writable_folder(self.folder)
         self.algorithm, self.run = algorithm, run
+        self.run_id = secrets.token_hex(8)
         self._lock = FolderLock.acquire(self.folder)
         try:
             self._recover(algorithm)
@@ -131,14 +144,47 @@ class ExportFolder:
                 raise ExportFolderError(
                     f"Export folder {str(self.folder)!r} holds {self.manifest['algorithm']} "
                     f"checkpoints; this model is {algorithm}. Use another save_path.")
+            self._check_same_env(self.manifest.get("run"))
             listed = {c["file"] for c in self.manifest["checkpoints"]}
         on_disk = self._bundles_on_disk()
-        highest = max([*on_disk.values(), self.latest["version"] if self.latest else 0])
-        self.next_version = highest + 1  # a file name is never reused, even an orphan's
+        recorded = self.manifest.get("next_version", 1) if self.manifest else 1
+        assert self._lock is not None
+        highest = max([*on_disk.values(), self.latest["version"] if self.latest else 0,
+                       recorded - 1, self._lock.next_version - 1])
+        # a version is never reused: not an orphan's, not one whose export failed
+        self.reserved, self.next_version = highest, highest + 1
         for name in sorted(set(on_disk) - listed):  # written but never committed, or dropped
             with contextlib.suppress(FileNotFoundError):
                 (self.folder / name).unlink()
                 self.cleaned.append(self.folder / name)
+
+    def _check_same_env(self, previous: Any) -> None:
+        """Refuse a run on another env than the folder's (by id, or by spaces where unknown)."""
+        if not isinstance(previous, dict) or self.run is None:
+            return
+        old, new = previous.get("env_id"), self.run.get("env_id")
+        if old is not None and new is not None:
+            if old != new:
+                raise ExportFolderError(
+                    f"Export folder {str(self.folder)!r} holds checkpoints of env {old!r}; this "
+                    f"model trains on {new!r}. Use another save_path.")
+            return
+        for key in ("observation_space", "action_space"):
+            if key in previous and key in self.run and previous[key] != self.run[key]:
+                raise ExportFolderError(
+                    f"Export folder {str(self.folder)!r} holds checkpoints of env "
+                    f"{_env_name(old)} ({key} {previous[key]}); this model trains on "
+                    f"{_env_name(new)} ({key} {self.run[key]}). Use another save_path.")
+
+    def reserve(self, version: int) -> None:
+        """Record that ``version`` was handed out, so it is never handed out again.
+
+        Recorded in the lock file at once (cheap, survives a crash of the process) and in
+        the manifest's ``next_version`` at the next commit.
+        """
+        self.reserved = max(self.reserved, version)
+        if self._lock is not None:
+            self._lock.record_next_version(self.reserved + 1)
 
     def _bundles_on_disk(self) -> dict[str, int]:
         found = {}
@@ -185,10 +231,12 @@ class ExportFolder:
         self.write_file(self.folder / name, data, exclusive=True)
         self._stage("bundle")
         entry = checkpoint_entry(version, name, int(bundle["num_timesteps"]), sha256, len(data),
-                                 **extra)
+                                 run_id=self.run_id, **extra)
         base = self.manifest or new_manifest(self.algorithm)
         if self.run is not None:
             base = {**base, "run": self.run}
+        base = {**base, "run_id": self.run_id,
+                "next_version": max(self.reserved, version, base.get("next_version", 1) - 1) + 1}
         manifest, dropped = with_checkpoint(base, entry, self.keep_last)
         try:
             write_manifest(self.folder, manifest, write=self.write_file)
@@ -234,3 +282,7 @@ class ExportFolder:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+def _env_name(env_id: str | None) -> str:
+    return "with no Gymnasium id" if env_id is None else repr(env_id)

@@ -19,7 +19,9 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +33,10 @@ from .writer import atomic_write_bytes
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "sb3-matlab-manifest"
 MANIFEST_FORMAT_VERSION = 1
+#: The largest manifest read (a million checkpoints take about 300 MB; keep_last bounds it).
+MAX_MANIFEST_BYTES = 64 * 2**20
+#: The deepest nesting of JSON arrays and objects read (a manifest needs 3).
+MAX_MANIFEST_DEPTH = 32
 #: Keys every checkpoint entry has, with the check each value must pass.
 CHECKPOINT_KEYS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "version": ("a positive integer", lambda v: _is_int(v) and v >= 1),
@@ -137,12 +143,35 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     """
     path = Path(folder) / MANIFEST_NAME
     try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(path, MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ManifestError(f"Manifest {str(path)!r} cannot be read: {exc}.") from exc
     return parse_manifest(raw, path)
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """Read ``path`` if it is a regular file of at most ``limit`` bytes.
+
+    It is opened non-blocking, so a FIFO (or a device) never hangs the reader.
+
+    :raises ManifestError: naming the file when it is not a regular file or too large.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _error(path, "it is not a regular file (a FIFO, device or folder)")
+        if info.st_size > limit:
+            raise _error(path, f"it is larger than {limit} bytes ({info.st_size} bytes)")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise _error(path, f"it is larger than {limit} bytes")
+    return raw
 
 
 def parse_manifest(raw: bytes | str, path: Path) -> dict[str, Any]:
@@ -152,11 +181,35 @@ def parse_manifest(raw: bytes | str, path: Path) -> dict[str, Any]:
     :param path: the file, named in errors.
     :raises ManifestError: naming ``path`` and the broken rule.
     """
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise _error(path, f"it is larger than {MAX_MANIFEST_BYTES} bytes")
+    depth = json_depth(data)
+    if depth > MAX_MANIFEST_DEPTH:
+        raise _error(path, f"its JSON nests {depth} levels deep; a manifest nests at most "
+                     f"{MAX_MANIFEST_DEPTH}")
     try:
-        manifest = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        manifest = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _error(path, f"it is not valid JSON ({exc})") from exc
     return validate_manifest(manifest, path)
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)  # unterminated: to the end
+
+
+def json_depth(data: bytes) -> int:
+    """Return how deep JSON arrays and objects nest in ``data``, without decoding it.
+
+    Brackets inside strings do not count. Linear time, no recursion.
+    """
+    import numpy as np
+
+    stripped = _JSON_STRING.sub(b"", data)
+    codes = np.frombuffer(stripped, dtype=np.uint8)
+    steps = (np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
+             - np.isin(codes, (ord("]"), ord("}"))).astype(np.int64))
+    return int(np.cumsum(steps).max()) if steps.size else 0
 
 
 def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
@@ -189,6 +242,12 @@ def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
     if not _is_int(manifest.get("latest")) or manifest["latest"] != versions[-1]:
         raise _error(path, f"rule 3 broken: 'latest' is {manifest.get('latest')!r} but the "
                      f"highest listed version is {versions[-1]}")
+    if "next_version" in manifest and not (_is_int(manifest["next_version"])
+                                           and manifest["next_version"] > versions[-1]):
+        raise _error(path, f"'next_version' must be an integer above 'latest', got "
+                     f"{manifest['next_version']!r}")
+    if "run_id" in manifest and not isinstance(manifest["run_id"], str):
+        raise _error(path, f"'run_id' must be a string, got {manifest['run_id']!r}")
     return manifest
 
 
@@ -224,10 +283,13 @@ def check_listed_files(folder: Path, manifest: dict[str, Any], *, hashes: bool =
     for entry in manifest["checkpoints"]:
         target = Path(folder) / entry["file"]
         try:
-            size = target.stat().st_size
+            info = target.stat()
         except FileNotFoundError:
             raise _error(path, f"rule 2 broken: it lists {entry['file']!r} (version "
                          f"{entry['version']}), which is missing") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise _error(path, f"rule 2 broken: {entry['file']!r} is not a regular file")
+        size = info.st_size
         if size != entry["bytes"]:
             raise _error(path, f"rule 2 broken: {entry['file']!r} has {size} bytes, the "
                          f"manifest says {entry['bytes']}")

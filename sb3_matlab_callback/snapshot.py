@@ -33,7 +33,7 @@ from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.utils import safe_mean
 from stable_baselines3.common.vec_env import VecNormalize
 
-from .bundle import build_bundle
+from .bundle import active_vec_normalize, build_bundle
 
 
 @dataclass
@@ -167,7 +167,8 @@ class Snapshotter:
             snap.shadow = self._shadow
         else:
             snap.bundle = build_bundle(model, vec_normalize=venv, version=version,
-                                       num_timesteps=snap.num_timesteps)
+                                       num_timesteps=snap.num_timesteps,
+                                       vec_normalize_source="training_env")
             snap.loaded = True
         with self._lock:
             previous, self.last = self.last, snap
@@ -207,7 +208,8 @@ class Snapshotter:
             if snap is not self.last:  # the last one stays for unchanged()
                 self._release(snap)
         return build_bundle(snap.shadow.model, vec_normalize=snap.vec_normalize,
-                            version=snap.version, num_timesteps=snap.num_timesteps)
+                            version=snap.version, num_timesteps=snap.num_timesteps,
+                            vec_normalize_source="training_env")
 
     def _release(self, snap: Snapshot) -> None:
         self._pool.release(snap.tensors)
@@ -331,8 +333,10 @@ def _same_layout(a: list[th.Tensor], b: list[th.Tensor]) -> bool:
 def freeze_vec_normalize(venv: VecNormalize | None) -> VecNormalize | None:
     """Return a detached copy of ``venv`` with this moment's observation statistics.
 
-    The copy has no wrapped env; it only normalizes observations.
+    The copy has no wrapped env; it only normalizes observations. A ``VecNormalize``
+    with ``norm_obs=False`` has no observation statistics: ``None``.
     """
+    venv = active_vec_normalize(venv)
     if venv is None:
         return None
     frozen = copy.copy(venv)  # VecNormalize.__getstate__ drops the wrapped env

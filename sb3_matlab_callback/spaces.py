@@ -6,6 +6,7 @@ One small ``singledispatch`` overload per space type, mirroring SB3's
 
 from __future__ import annotations
 
+import re
 from functools import singledispatch
 from typing import Any
 
@@ -69,11 +70,62 @@ def _(space: spaces.MultiBinary) -> dict[str, Any]:
 @describe_space.register
 def _(space: spaces.Dict) -> dict[str, Any]:
     keys = list(space.spaces)
+    fields = dict_field_names(keys)
     return {
         "type": "Dict",
         "keys": np.array(keys, dtype=object).reshape(1, -1),
-        "spaces": {key: describe_space(sub) for key, sub in space.spaces.items()},
+        "fields": np.array([fields[key] for key in keys], dtype=object).reshape(1, -1),
+        "spaces": {fields[key]: describe_space(sub) for key, sub in space.spaces.items()},
     }
+
+
+#: MATLAB's reserved words (``iskeyword``): never a field name.
+MATLAB_KEYWORDS = frozenset(
+    "break case catch classdef continue else elseif end for function global if otherwise "
+    "parfor persistent return spmd switch try while".split()
+)
+#: ``namelengthmax``: MATLAB's longest name.
+MATLAB_NAME_LENGTH = 63
+
+
+def matlab_field_name(key: str) -> str:
+    """Return the struct field name of a Dict key, by MATLAB's ``makeValidName`` rule.
+
+    Each character that is not an ASCII letter, digit or ``_`` becomes ``_``; a name
+    that does not start with a letter (or is a MATLAB keyword) gets the prefix ``x``;
+    names are cut to MATLAB's 63 characters. ``"achieved-goal"`` -> ``"achieved_goal"``,
+    ``"1st"`` -> ``"x1st"``, ``"_private"`` -> ``"x_private"``.
+
+    :param key: the Dict key.
+    :return: a valid MATLAB identifier.
+    """
+    name = re.sub(r"[^A-Za-z0-9_]", "_", str(key))
+    if not re.match(r"[A-Za-z]", name) or name in MATLAB_KEYWORDS:
+        name = "x" + name
+    return name[:MATLAB_NAME_LENGTH]
+
+
+def dict_field_names(keys: list[str]) -> dict[str, str]:
+    """Map each Dict key to its MATLAB field name; two keys on one name fail, naming both.
+
+    :param keys: the Dict keys, in the space's order.
+    :return: ``{key: field}``.
+    :raises UnsupportedError: when two keys map to the same field name.
+    """
+    fields: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for key in keys:
+        field = matlab_field_name(key)
+        if field in owner:
+            raise UnsupportedError(
+                f"Dict observation keys {owner[field]!r} and {key!r} both map to the MATLAB "
+                f"struct field {field!r} (each character that is not a letter, digit or '_' "
+                "becomes '_'; a name not starting with a letter gets the prefix 'x'). Rename "
+                "one of the keys, e.g. with a gymnasium ObservationWrapper."
+            )
+        owner[field] = key
+        fields[key] = field
+    return fields
 
 
 def _as_matlab_array(values: np.ndarray) -> np.ndarray:

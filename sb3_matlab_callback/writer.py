@@ -12,8 +12,10 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import errno
 import os
 import queue
+import stat
 import tempfile
 import threading
 import time
@@ -156,13 +158,17 @@ class FolderLock:
 
     The operating system drops the lock when the holder dies, even by SIGKILL, so a
     crashed run never leaves a stale lock. The lock file itself stays (deleting it would
-    let two writers lock two different files); it holds the PID of the last holder.
+    let two writers lock two different files); it holds the PID of the last holder and
+    the next version number to hand out (so a failed export's number is never reused).
     Locks are per open file, so a second writer in the same process is refused too.
+    The lock file must be a regular file: a symlink is never followed.
     """
 
-    def __init__(self, folder: Path, fd: int) -> None:
+    def __init__(self, folder: Path, fd: int, next_version: int = 1) -> None:
         self.folder = folder
         self._fd: int | None = fd
+        #: The next version recorded by the previous holder (1 if none).
+        self.next_version = next_version
 
     @classmethod
     def acquire(cls, folder: Path) -> FolderLock:
@@ -172,13 +178,7 @@ class FolderLock:
             writer holds it, or when the lock file cannot be created.
         """
         path = Path(folder) / LOCK_NAME
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ExportFolderError(
-                f"Export folder {str(folder)!r} is not writable: cannot create {LOCK_NAME} "
-                f"({exc.strerror or exc})."
-            ) from exc
+        fd = _open_lock_file(path)
         try:
             _lock_fd(fd)
         except OSError as exc:
@@ -190,8 +190,16 @@ class FolderLock:
                 "Only one MatlabExportCallback may write to a folder at a time: stop the other "
                 "run or choose another save_path."
             ) from exc
+        next_version = _read_next_version(fd)
         _write_pid(fd)
-        return cls(Path(folder), fd)
+        return cls(Path(folder), fd, next_version)
+
+    def record_next_version(self, next_version: int) -> None:
+        """Record the next version to hand out in the lock file (no fsync: cheap)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.lseek(self._fd, _pid_offset() + _PID_BYTES, os.SEEK_SET)
+                os.write(self._fd, f"{_NEXT_KEY} {int(next_version):<20}\n".encode())
 
     @property
     def held(self) -> bool:
@@ -232,6 +240,51 @@ else:
 
     def _pid_offset() -> int:
         return 0
+
+
+#: ``O_NOFOLLOW`` where the platform has it (POSIX); elsewhere ``lstat`` checks first.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_PID_BYTES = 21
+_NEXT_KEY = "next_version"
+
+
+def _open_lock_file(path: Path) -> int:
+    """Open (or create) the lock file without following a symlink; refuse anything else.
+
+    :raises ExportFolderError: naming the file when it is a symlink, a folder, a FIFO or
+        any other non-regular file, or cannot be created.
+    """
+    refused = ExportFolderError(
+        f"Lock file {str(path)!r} is not a regular file (a symlink, folder, FIFO or device): "
+        f"it is never followed or written. Remove it, or choose another save_path.")
+    if not _NOFOLLOW and os.path.islink(path):  # pragma: no cover - Windows
+        raise refused
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _NONBLOCK, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO) or path.is_symlink():
+            raise refused from exc
+        raise ExportFolderError(
+            f"Export folder {str(path.parent)!r} is not writable: cannot create {LOCK_NAME} "
+            f"({exc.strerror or exc})."
+        ) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise refused
+    return fd
+
+
+def _read_next_version(fd: int) -> int:
+    """Return the next version a previous holder recorded (1 when none)."""
+    try:
+        os.lseek(fd, _pid_offset() + _PID_BYTES, os.SEEK_SET)
+        words = os.read(fd, 64).decode("ascii", "replace").split()
+    except OSError:
+        return 1
+    if len(words) >= 2 and words[0] == _NEXT_KEY and words[1].isdigit():
+        return max(1, int(words[1]))
+    return 1
 
 
 def _write_pid(fd: int) -> None:
@@ -320,4 +373,5 @@ class BackgroundWriter:
                 except BaseException as exc:  # reported to the submitting thread
                     self._outcomes.append(Outcome(error=exc))
             finally:
+                task = None  # while waiting, hold no reference to the submitter (its callback)
                 self._tasks.task_done()

@@ -153,7 +153,7 @@ def test_runtime_is_copied_into_the_export_folder(tmp_path: Path) -> None:
     untrained_sac().learn(50, callback=MatlabExportCallback(100, folder))
     source = sorted(p.relative_to(matlab_path()) for p in matlab_path().rglob("*.m"))
     copied = sorted(p.relative_to(folder / "matlab") for p in (folder / "matlab").rglob("*.m"))
-    assert copied == source
+    assert copied == sorted([*source, Path("policy_predict.m")])  # + the generated function
     for rel in source:
         assert (folder / "matlab" / rel).read_bytes() == (matlab_path() / rel).read_bytes()
     assert {"latest.m", "poll.m", "load_policy.m"} <= {p.name for p in source}
@@ -273,12 +273,15 @@ def test_two_callbacks_on_one_folder_in_one_process(tmp_path: Path) -> None:
     first = MatlabExportCallback(1, folder)
     eval_cb = EvalCallback(gym.make("Pendulum-v1"), eval_freq=1000, callback_on_new_best=first)
     model = untrained_sac()
-    model.learn(10, callback=eval_cb)  # child callbacks keep the folder until close()
+    model.learn(10, callback=eval_cb)  # child callbacks keep the folder until close() ...
     with pytest.raises(ExportFolderError, match=f"PID {os.getpid()}, this process"):
-        untrained_sac().learn(10, callback=MatlabExportCallback(5, folder))
-    first.close()
+        FolderLock.acquire(folder)
+    # ... or until a later learn() in this thread takes it over: that learn() is over
     untrained_sac().learn(10, callback=MatlabExportCallback(5, folder))
-    assert versions(folder) == [1, 2]
+    assert not first.export_folder.is_open
+    first.close()  # idempotent
+    untrained_sac().learn(10, callback=MatlabExportCallback(5, folder))
+    assert versions(folder) == [1, 2, 3, 4]
 
 
 # --- EvalCallback best-model export -------------------------------------------------------

@@ -45,9 +45,9 @@ def test_export_saved_model_with_vecnormalize(tmp_path: Path) -> None:
 
 
 def test_subclasses_such_as_ddpg_are_loadable() -> None:
-    from sb3_matlab_callback.cli import _loadable_algorithms
+    from sb3_matlab_callback.safe_load import loadable_algorithms
 
-    names = _loadable_algorithms()
+    names = loadable_algorithms()
     assert {"DDPG", "TD3", "SAC", "PPO", "A2C", "DQN"} <= set(names)
 
 

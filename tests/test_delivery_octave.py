@@ -312,12 +312,10 @@ def test_closed_loop_example_runs_the_newest_policy_like_gymnasium(tmp_path: Pat
     model = tiny_sac(learning_starts=100)
     model.learn(600, callback=MatlabExportCallback(200, folder, keep_last=2))
     starts = np.array([[2.5, 0.5], [-1.0, -0.8], [0.2, 0.9]])
-    script = ROOT / "examples" / "matlab" / "pendulum_closed_loop.m"
     proc = run_octave(f"""
-    save_path = '{folder}';
-    num_episodes = 3;
+    addpath('{ROOT / "examples" / "matlab"}');
     initial_states = {np.array2string(starts, separator=',').replace('],', '];')};
-    run('{script}');
+    pendulum_closed_loop('{folder}', 'NumEpisodes', 3, 'InitialStates', initial_states);
     """, tmp_path, timeout=120)
     latest = read_manifest(folder)["latest"]  # 3 exports and the final weights
     assert latest == 4

@@ -1,34 +1,53 @@
+function returns = pendulum_closed_loop(save_path, varargin)
 %PENDULUM_CLOSED_LOOP Closed-loop Pendulum-v1 in plain MATLAB/Octave with hot-reloaded SB3 policies.
 %
-%   Simulates Gymnasium's Pendulum-v1 (same dynamics, reward and 200-step
-%   episodes) in plain .m code and drives it with the newest policy that
-%   MatlabExportCallback committed to SAVE_PATH. Between episodes, sb3.poll
-%   hot-reloads the policy when training has committed a newer one. Each
-%   episode's return is printed. Start it while training runs in Python to see
+%   RETURNS = pendulum_closed_loop(SAVE_PATH) simulates Gymnasium's
+%   Pendulum-v1 (same dynamics, reward and 200-step episodes) in plain .m
+%   code and drives it with the newest policy that MatlabExportCallback
+%   committed to SAVE_PATH. Between episodes, sb3.poll hot-reloads the
+%   policy when training has committed a newer one. Each episode's return is
+%   printed and returned. Start it while training runs in Python to see
 %   continuous delivery at work: returns improve as new versions arrive.
 %
 %   Only SAVE_PATH is needed: the training run copies the +sb3 runtime into
-%   SAVE_PATH/matlab, which this script adds to the path.
+%   SAVE_PATH/matlab, which this function adds to the path. A relative
+%   SAVE_PATH is taken from the current folder. As a function it leaves no
+%   variables in the caller's workspace.
 %
-%   Variables read if set before the script runs (defaults in brackets):
-%     save_path       the training run's export folder ['exports/pendulum']
-%     num_episodes    how many episodes to run [20]
-%     wait_seconds    how long to wait for the first policy [600]
-%     initial_states  K-by-2 [theta, theta_dot] episode starts [random, as Gymnasium]
-%     seed            random seed of the episode starts [0]
+%   Options (name/value, defaults in brackets):
+%     'NumEpisodes'    how many episodes to run [20]
+%     'WaitSeconds'    how long to wait for the first policy [600]
+%     'InitialStates'  K-by-2 [theta, theta_dot] episode starts [random, as Gymnasium]
+%     'Seed'           random seed of the episode starts [0]
 %
-%   Usage:
-%     octave-cli --eval "save_path = 'exports/pendulum'; run('examples/matlab/pendulum_closed_loop.m')"
+%   Usage (from the repository root, MATLAB or Octave):
+%     addpath('examples/matlab'); pendulum_closed_loop('exports/pendulum')
+%     octave-cli --eval "addpath('examples/matlab'); pendulum_closed_loop('exports/pendulum')"
 %
-%   Example (MATLAB or Octave, from the repository root):
-%     save_path = 'exports/pendulum'; num_episodes = 5;
-%     run('examples/matlab/pendulum_closed_loop.m');
+%   Example:
+%     addpath('examples/matlab');
+%     returns = pendulum_closed_loop('exports/pendulum', 'NumEpisodes', 5);
 
-if ~exist('save_path', 'var'), save_path = 'exports/pendulum'; end
-if ~exist('num_episodes', 'var'), num_episodes = 20; end
-if ~exist('wait_seconds', 'var'), wait_seconds = 600; end
-if ~exist('initial_states', 'var'), initial_states = []; end
-if ~exist('seed', 'var'), seed = 0; end
+if nargin < 1
+  save_path = 'exports/pendulum';
+end
+if isa(save_path, 'string')
+  save_path = char(save_path);
+end
+opts = struct('NumEpisodes', 20, 'WaitSeconds', 600, 'InitialStates', [], 'Seed', 0);
+names = fieldnames(opts);
+for k = 1:2:numel(varargin)
+  match = find(strcmpi(char(varargin{k}), names));
+  if isempty(match) || k == numel(varargin)
+    error('pendulum:badOption', 'Options are name/value pairs: %s.', strjoin(names.', ', '));
+  end
+  opts.(names{match}) = varargin{k + 1};
+end
+num_episodes = opts.NumEpisodes;
+wait_seconds = opts.WaitSeconds;
+initial_states = opts.InitialStates;
+seed = opts.Seed;
+
 rng(seed);
 
 % Pendulum-v1 constants (gymnasium/envs/classic_control/pendulum.py).
@@ -40,7 +59,10 @@ policy = [];
 deadline = tic;
 while isempty(policy)
   runtime = fullfile(save_path, 'matlab');
-  if exist(fullfile(runtime, '+sb3'), 'dir') == 7
+  if isfolder(fullfile(runtime, '+sb3'))
+    if isempty(regexp(runtime, '^([A-Za-z]:)?[\\/]', 'once'))
+      runtime = fullfile(pwd, runtime);  % addpath keeps working after a cd
+    end
     addpath(runtime);
     policy = sb3.poll([], save_path);
   end
@@ -73,11 +95,12 @@ for episode = 1:num_episodes
     u = sb3.predict(policy, obs);
     u = min(max(u(1), -max_torque), max_torque);
     angle = mod(th + pi, 2 * pi) - pi;
-    total = total - (angle ^ 2 + 0.1 * thdot ^ 2 + 0.001 * u ^ 2);
-    thdot = thdot + (3 * g / (2 * len) * sin(th) + 3.0 / (mass * len ^ 2) * u) * dt;
+    total = total - (angle^2 + 0.1 * thdot^2 + 0.001 * u^2);
+    thdot = thdot + (3 * g / (2 * len) * sin(th) + 3.0 / (mass * len^2) * u) * dt;
     thdot = min(max(thdot, -max_speed), max_speed);
     th = th + thdot * dt;
   end
   returns(episode) = total;
   fprintf('episode %d: return %.4f (policy version %d)\n', episode, total, policy.version);
+end
 end

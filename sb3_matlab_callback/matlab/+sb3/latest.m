@@ -9,6 +9,11 @@ function [path, entry] = latest(save_path)
 %   file is complete: its size and, where the platform can hash (Octave, or
 %   MATLAB with Java), its sha256 match the manifest.
 %
+%   SAVE_PATH may be a char vector or a string scalar. Only regular files
+%   are opened (a FIFO in the folder cannot block the reader), and a manifest
+%   larger than 16 MiB or nested deeper than 16 levels is refused before it
+%   is decoded (sb3:latest:badManifest).
+%
 %   Training may replace the manifest or delete old bundles (keep_last) at any
 %   moment; sb3.latest then reads the manifest again, for about 4 s at most.
 %   The returned file may still be deleted later by retention: to load the
@@ -28,8 +33,10 @@ function [path, entry] = latest(save_path)
 %
 %   See also sb3.poll, sb3.load_policy.
 
-if ~ischar(save_path) || isempty(save_path)
-  error('sb3:latest:badArgument', 'save_path must be a non-empty char vector.');
+args = sb3.internal.text_args({save_path});
+save_path = args{1};
+if ~ischar(save_path) || isempty(save_path) || size(save_path, 1) ~= 1
+  error('sb3:latest:badArgument', 'save_path must be a non-empty char vector or string.');
 end
 attempts = 20;
 for attempt = 1:attempts

@@ -21,35 +21,49 @@ function policy = load_policy(bundle_path, varargin)
 %     policy = sb3.load_policy('exports/run1/policy_v000003.mat');
 %     action = sb3.predict(policy, [0.1 -0.2 0.3]);
 %
+%   BUNDLE_PATH and the option may be char vectors or string scalars. Only
+%   regular files are opened, and only the bundle's own variables are read.
+%
 %   Errors: sb3:load_policy:badOption, sb3:load_policy:badPath, sb3:load_policy:notFound,
 %   sb3:load_policy:corrupt, sb3:load_policy:notBundle,
 %   sb3:load_policy:badVersion.
 %
 %   See also sb3.predict, sb3.verify, sb3.latest, sb3.poll.
 
+args = sb3.internal.text_args([{bundle_path}, varargin]);
+bundle_path = args{1};
 precision = 'single';
-if numel(varargin) == 2 && ischar(varargin{1}) && strcmpi(varargin{1}, 'Precision') && ...
-   any(strcmp(varargin{2}, {'single', 'double'}))
-  precision = varargin{2};
-elseif ~isempty(varargin)
+if numel(args) == 3 && ischar(args{2}) && strcmpi(args{2}, 'Precision') && ...
+   ischar(args{3}) && any(strcmp(args{3}, {'single', 'double'}))
+  precision = args{3};
+elseif numel(args) > 1
   error('sb3:load_policy:badOption', ...
         'The only option is ''Precision'' with value ''single'' or ''double''.');
 end
-if ~ischar(bundle_path) || isempty(bundle_path)
-  error('sb3:load_policy:badPath', 'Bundle path must be a non-empty char vector.');
+if ~ischar(bundle_path) || isempty(bundle_path) || size(bundle_path, 1) ~= 1
+  error('sb3:load_policy:badPath', 'Bundle path must be a non-empty char vector or string.');
 end
-if exist(bundle_path, 'file') ~= 2
-  error('sb3:load_policy:notFound', 'Bundle file not found: %s', bundle_path);
-end
-try
-  S = load(bundle_path);
-catch err
-  error('sb3:load_policy:corrupt', 'Cannot read bundle %s (corrupt or not a MAT file): %s', ...
-        bundle_path, err.message);
+if ~sb3.internal.is_regular_file(bundle_path)
+  error('sb3:load_policy:notFound', 'Bundle file not found (or not a regular file): %s', ...
+        bundle_path);
 end
 required = {'format', 'format_version', 'algorithm', 'version', 'num_timesteps', ...
             'observation_space', 'action_space', 'inputs', 'ops', 'output', ...
             'num_registers', 'reference'};
+% Only the bundle's own variables are read, whatever else the file holds.
+known = [required, {'recurrent', 'policy_class', 'created', 'producer', 'vec_normalize', ...
+                    'run_id', 'fingerprint'}];
+try
+  listed = whos('-file', bundle_path);
+  names = intersect(known, {listed.name});
+  S = struct();
+  if ~isempty(names)
+    S = load(bundle_path, '-mat', names{:});
+  end
+catch err
+  error('sb3:load_policy:corrupt', 'Cannot read bundle %s (corrupt or not a MAT file): %s', ...
+        bundle_path, err.message);
+end
 if ~isfield(S, 'format') || ~strcmp(S.format, 'sb3-matlab-bundle')
   error('sb3:load_policy:notBundle', '%s is a MAT file but not an sb3-matlab bundle.', bundle_path);
 end
@@ -58,10 +72,11 @@ if ~isempty(missing)
   error('sb3:load_policy:corrupt', 'Bundle %s lacks the field(s): %s', bundle_path, ...
         strjoin(missing, ', '));
 end
-if S.format_version ~= 1
+v = S.format_version;
+if ~(isnumeric(v) && isscalar(v) && isreal(v) && v == 1)
   error('sb3:load_policy:badVersion', ...
-        'Bundle %s has format_version %g; this runtime reads version 1.', ...
-        bundle_path, S.format_version);
+        'Bundle %s has format_version %s; this runtime reads version 1.', ...
+        bundle_path, mat2str(v));
 end
 
 policy = struct();
@@ -72,11 +87,21 @@ policy.num_timesteps = S.num_timesteps;
 policy.observation_space = S.observation_space;
 policy.action_space = S.action_space;
 policy.reference = S.reference;
-policy.recurrent = S.recurrent;
+policy.recurrent = struct('kind', 'none');
+if isfield(S, 'recurrent')
+  policy.recurrent = S.recurrent;
+end
 policy.num_registers = S.num_registers;
 policy.output = S.output;
 policy.precision = precision;
 policy.discrete = ~strcmp(S.action_space.type, 'Box');
+% The program as stored (sb3.params reads its weights) and its architecture fingerprint.
+policy.raw_inputs = S.inputs;
+policy.raw_ops = S.ops;
+policy.fingerprint = '';
+if isfield(S, 'fingerprint') && ischar(S.fingerprint)
+  policy.fingerprint = S.fingerprint;
+end
 
 policy.inputs = cell(1, numel(S.inputs));
 for i = 1:numel(S.inputs)
@@ -96,14 +121,26 @@ end
 policy.det_ops = det_ops;
 policy.sto_ops = sto_ops;
 policy.maskable = any(cellfun(@(o) strcmp(o.op, 'mask_logits'), det_ops));
-policy.det_fn = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output);
-% Fast path: one flat Box input, preprocessing fused into the same handle.
+% Fast path: one flat Box input, preprocessing fused into the same composed handle;
+% used only for observations within fast_limit (see sb3.internal.compile_program).
+policy.det_fn = [];
 policy.fast_fn = [];
 policy.fast_d = -1;
+policy.fast_limit = 0;
 if numel(policy.inputs) == 1 && ~policy.inputs{1}.is_dict && policy.inputs{1}.flat && ...
-   strcmp(policy.inputs{1}.kind, 'box') && ~isempty(policy.det_fn)
-  policy.fast_fn = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output, ...
-                                                policy.inputs{1}, precision);
-  policy.fast_d = policy.inputs{1}.d;
+   strcmp(policy.inputs{1}.kind, 'box')
+  [fn, limit] = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output, ...
+                                             policy.inputs{1}, precision);
+  if ~isempty(fn)
+    policy.fast_fn = fn;
+    policy.fast_d = policy.inputs{1}.d;
+    policy.fast_limit = limit;
+  end
+end
+% Identity of the checkpoint, filled in by sb3.poll from the manifest.
+policy.sha256 = '';
+policy.run_id = '';
+if isfield(S, 'run_id') && ischar(S.run_id)
+  policy.run_id = S.run_id;
 end
 end

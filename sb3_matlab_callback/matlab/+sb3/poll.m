@@ -16,6 +16,14 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %   loaded by then, it warns (sb3:poll:unavailable) and keeps POLICY, or
 %   raises that error when POLICY is [].
 %
+%   A checkpoint is identified by its version, file name, sha256 and the
+%   manifest's run_id (where present): after the export folder is deleted
+%   and training restarts, the new run's policy is loaded even where its
+%   version number and file name equal the old one's. A policy that sb3.poll
+%   did not load itself (from sb3.load_policy) has no recorded sha256 and is
+%   reloaded once. SAVE_PATH and the option name may be char vectors or
+%   string scalars.
+%
 %   [POLICY, UPDATED] = sb3.poll(POLICY, SAVE_PATH, 'Verify', true) also runs
 %   sb3.verify on each newly loaded policy.
 %
@@ -40,8 +48,11 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %
 %   See also sb3.latest, sb3.load_policy, sb3.predict.
 
-if ~ischar(save_path) || isempty(save_path)
-  error('sb3:poll:badArgument', 'save_path must be a non-empty char vector.');
+args = sb3.internal.text_args([{save_path}, varargin]);
+save_path = args{1};
+varargin = args(2:end);
+if ~ischar(save_path) || isempty(save_path) || size(save_path, 1) ~= 1
+  error('sb3:poll:badArgument', 'save_path must be a non-empty char vector or string.');
 end
 if ~isempty(policy) && ~(isstruct(policy) && isfield(policy, 'version') && isfield(policy, 'path'))
   error('sb3:poll:badArgument', 'policy must be [] or a policy from sb3.load_policy.');
@@ -63,9 +74,20 @@ for attempt = 1:attempts
   try
     m = sb3.internal.read_manifest(save_path, 'poll');
     entry = m.checkpoints{end};
+    run_id = '';
+    if isfield(entry, 'run_id') && ischar(entry.run_id)
+      run_id = entry.run_id;
+    elseif isfield(m, 'run_id') && ischar(m.run_id)
+      run_id = m.run_id;
+    end
     if ~isempty(policy)
+      % The same checkpoint: same version, file, sha256 and run. A run restarted in a
+      % fresh folder reuses version numbers and file names, never the sha256.
       [~, name, ext] = fileparts(policy.path);
-      if isequal(policy.version, entry.version) && strcmp([name ext], entry.file)
+      if isequal(policy.version, entry.version) && strcmp([name ext], entry.file) && ...
+         isfield(policy, 'sha256') && ~isempty(policy.sha256) && ...
+         strcmpi(policy.sha256, entry.sha256) && isfield(policy, 'run_id') && ...
+         strcmp(policy.run_id, run_id)
         return;  % already running the newest: no reload
       end
     end
@@ -76,6 +98,8 @@ for attempt = 1:attempts
       error('sb3:poll:badFile', 'Bundle %s holds version %d; the manifest says %d.', ...
             path, candidate.version, entry.version);
     end
+    candidate.sha256 = lower(entry.sha256);
+    candidate.run_id = run_id;
     if verify
       sb3.verify(candidate);
     end
@@ -100,4 +124,3 @@ if isempty(policy)
 end
 warning(id, '%s Keeping version %d.', message, policy.version);
 end
-

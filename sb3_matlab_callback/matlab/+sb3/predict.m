@@ -39,22 +39,38 @@ function [action, state] = predict(policy, obs, varargin)
 %     a = sb3.predict(policy, [0.1 -0.2 0.3]);
 %     A = sb3.predict(policy, randn(100, 3));
 %
-%   Errors: sb3:predict:badObsSize, sb3:predict:badObsValue,
+%   An observation must be real numeric or logical: text, complex, sparse,
+%   cell or (for a non-Dict space) struct raise sb3:predict:badObsType; NaN
+%   or Inf raise sb3:predict:badObsValue. Option names may be char vectors or
+%   string scalars. No op turns NaN into a number: a policy whose weights
+%   hold NaN returns NaN (for discrete actions too), never a plausible action.
+%
+%   A Dict observation's struct field for each key is the key made a valid
+%   MATLAB name (matlab.lang.makeValidName's rule; the bundle records it):
+%   key 'achieved-goal' is field achieved_goal, key '1st' is field x1st.
+%
+%   Errors: sb3:predict:badObsSize, sb3:predict:badObsType, sb3:predict:badObsValue,
 %   sb3:predict:missingKey, sb3:predict:badOption, sb3:predict:badState,
 %   sb3:predict:badActionMasks.
 %
 %   See also sb3.load_policy, sb3.verify.
 
 state = [];
-if nargin == 2 && size(obs, 2) == policy.fast_d && ndims(obs) == 2 && isfloat(obs)
-  action = policy.fast_fn(obs);
-  return;
+% One fast path: a real, finite float observation (or batch) of the single flat Box
+% input, within the bound that load time proved overflow-free; everything else is
+% checked and interpreted below.
+if nargin == 2 && size(obs, 2) == policy.fast_d && isfloat(obs) && isreal(obs) && ...
+   ~issparse(obs) && ndims(obs) == 2
+  if abs(obs) <= policy.fast_limit  % true when all elements are (NaN compares false)
+    action = double(policy.fast_fn(obs));
+    return;
+  end
 end
 deterministic = true;
 starts = [];
 masks = [];
 if nargin > 2
-  opts = sb3.internal.parse_options(varargin);
+  opts = sb3.internal.parse_options(sb3.internal.text_args(varargin));
   deterministic = opts.Deterministic;
   state = opts.State;
   starts = opts.EpisodeStart;
@@ -64,83 +80,12 @@ if nargin > 2
           '''ActionMasks'' applies to MaskablePPO policies only; this is %s.', policy.algorithm);
   end
 end
-
-R = cell(1, policy.num_registers);
-n = -1;
-inputs = policy.inputs;
-for i = 1:numel(inputs)
-  in = inputs{i};
-  if in.is_dict
-    if ~isstruct(obs) || ~isfield(obs, in.key)
-      error('sb3:predict:missingKey', ...
-            'Observation must be a struct with field ''%s'' (a Dict observation).', in.key);
-    end
-    x = obs.(in.key);
-  else
-    x = obs;
-  end
-  sz = size(x);
-  if in.spatial
-    [x, ni] = sb3.internal.image_obs(x, in);
-  elseif in.flat && numel(sz) == 2 && sz(2) == in.d
-    ni = sz(1);
-  elseif in.flat && numel(sz) == 2 && sz(1) == in.d && sz(2) == 1
-    x = x.';
-    ni = 1;
-  else
-    [x, ni] = sb3.internal.flatten_obs(x, in);
-  end
-  if n >= 0 && ni ~= n
-    error('sb3:predict:badObsSize', ...
-          'Dict observation key ''%s'' has %d rows but an earlier key has %d.', in.key, ni, n);
-  end
-  n = ni;
-  x = double(x);
-  if in.normalize
-    x = min(max((x - in.mean) .* in.inv_std, -in.clip_obs), in.clip_obs);
-  end
-  if strcmp(in.kind, 'onehot')
-    x = sb3.internal.one_hot(x, in);
-  elseif in.scale ~= 1
-    x = x / in.scale;
-  end
-  R{in.output} = cast(x, policy.precision);
-end
-
+R = sb3.internal.prepare_inputs(policy, obs);
 if deterministic
-  if ~isempty(policy.det_fn)
-    action = policy.det_fn(R);
-    return;
-  end
   ops = policy.det_ops;
 else
   ops = policy.sto_ops;
 end
-for k = 1:numel(ops)
-  o = ops{k};
-  x = R{o.in1};
-  switch o.op
-    case 'linear'
-      y = x * o.Wt + o.b;
-    case 'relu'
-      y = max(x, 0);
-    case 'tanh'
-      y = tanh(x);
-    case 'unscale'
-      y = x .* o.half + o.mid;
-    case 'clip'
-      y = min(max(x, o.low), o.high);
-    case 'argmax'
-      [~, y] = max(x, [], 2);
-      y = y - 1;
-    case 'lstm'
-      [y, state] = sb3.internal.lstm_step(o, x, state, starts, policy.precision);
-    case 'mask_logits'
-      y = sb3.internal.mask_logits(x, masks);
-    otherwise
-      y = sb3.internal.apply_op(o, x, R);
-  end
-  R{o.output} = y;
-end
+[R, state] = sb3.internal.run_ops(policy, ops, R, state, starts, masks);
 action = double(R{policy.output});
 end

@@ -3,7 +3,9 @@ function y = apply_op(o, x, R)
 %
 %   Y = sb3.internal.apply_op(O, X, R) computes op O on its first input X;
 %   ops with more inputs read them from the register cell R. Formulas match
-%   torch.nn and SB3 exactly (see docs/bundle-format.md).
+%   torch.nn and SB3 exactly (see docs/bundle-format.md); elementwise
+%   activations are in sb3.internal.activation. NaN is never turned into a
+%   number: where a score is NaN, the action is NaN.
 %
 %   Example:
 %     y = sb3.internal.apply_op(struct('op', 'sigmoid'), [-1 0 1], {});
@@ -11,51 +13,6 @@ function y = apply_op(o, x, R)
 %   See also sb3.predict.
 
 switch o.op
-  case 'sigmoid'
-    y = 1 ./ (1 + exp(-x));
-  case 'elu'
-    y = max(x, 0) + o.alpha * (exp(min(x, 0)) - 1);
-  case 'celu'
-    y = max(x, 0) + o.alpha * (exp(min(x, 0) / o.alpha) - 1);
-  case 'selu'
-    y = 1.0507009873554804934193349852946 * ...
-        (max(x, 0) + 1.6732632423543772848170429916717 * (exp(min(x, 0)) - 1));
-  case 'leaky_relu'
-    y = max(x, 0) + o.negative_slope * min(x, 0);
-  case 'prelu'
-    y = max(x, 0) + reshape(o.weight, 1, []) .* min(x, 0);
-  case 'silu'
-    y = x ./ (1 + exp(-x));
-  case 'mish'
-    y = x .* tanh(max(x, 0) + log1p(exp(-abs(x))));
-  case 'gelu'
-    y = 0.5 * x .* (1 + erf(x / sqrt(2)));
-  case 'gelu_tanh'
-    y = 0.5 * x .* (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x .^ 3)));
-  case 'softplus'
-    bx = o.beta * x;
-    y = log1p(exp(min(bx, o.threshold))) / o.beta;
-    big = bx > o.threshold;
-    y(big) = x(big);
-  case 'softsign'
-    y = x ./ (1 + abs(x));
-  case 'hardtanh'
-    y = min(max(x, o.min_val), o.max_val);
-  case 'hardsigmoid'
-    y = min(max(x / 6 + 0.5, 0), 1);
-  case 'hardswish'
-    y = x .* min(max(x + 3, 0), 6) / 6;
-  case 'logsigmoid'
-    y = min(x, 0) - log1p(exp(-abs(x)));
-  case 'tanhshrink'
-    y = x - tanh(x);
-  case 'softshrink'
-    y = (x - o.lambd) .* (x > o.lambd) + (x + o.lambd) .* (x < -o.lambd);
-  case 'hardshrink'
-    y = x .* (abs(x) > o.lambd);
-  case 'threshold'
-    y = x;
-    y(~(x > o.threshold)) = o.value;
   case 'concat'
     y = [R{o.inputs}];
   case 'conv2d'
@@ -68,7 +25,7 @@ switch o.op
   case 'layer_norm'
     mu = mean(x, 2);
     xc = x - mu;
-    y = xc ./ sqrt(mean(xc .^ 2, 2) + o.eps) .* o.weight + o.bias;
+    y = xc ./ sqrt(mean(xc.^2, 2) + o.eps) .* o.weight + o.bias;
   case 'mean'
     % Mean over torch dimension o.dim of each row viewed in C order as o.shape.
     k = numel(o.shape);
@@ -84,6 +41,7 @@ switch o.op
     y = sb3.internal.split_reduce(x, o.nvec, @(z) sb3.internal.argmax_rows(z));
   case 'binary'
     y = double(x > 0);
+    y(isnan(x)) = NaN;
   case 'gaussian_sample'
     if isfield(o, 'std')
       y = x + o.std .* randn(size(x));
@@ -98,7 +56,8 @@ switch o.op
     y = sb3.internal.split_reduce(x, o.nvec, @(z) sb3.internal.sample_categorical(z));
   case 'bernoulli_sample'
     y = double(rand(size(x)) < 1 ./ (1 + exp(-x)));
+    y(isnan(x)) = NaN;
   otherwise
-    error('sb3:predict:unknownOp', 'Unknown op ''%s''.', o.op);
+    y = sb3.internal.activation(o, x);
 end
 end

@@ -1,11 +1,12 @@
 function check_file(path, entry, caller)
-%CHECK_FILE Check that a listed bundle is present and complete.
+%CHECK_FILE Check that a listed bundle is present, a regular file and complete.
 %
-%   sb3.internal.check_file(PATH, ENTRY, CALLER) reads the file PATH and
-%   compares its size with ENTRY.bytes and its sha256 with ENTRY.sha256 (where
-%   the platform can hash: Octave's hash, or Java in MATLAB). It raises
+%   sb3.internal.check_file(PATH, ENTRY, CALLER) compares the size of the
+%   file PATH with ENTRY.bytes and its sha256 with ENTRY.sha256 (where the
+%   platform can hash: Octave's hash, or Java in MATLAB). It raises
 %   sb3:CALLER:missingFile when the file is gone (retention may have removed
-%   it) and sb3:CALLER:badFile when it differs from the manifest.
+%   it) or is not a regular file (a FIFO would block a reader forever), and
+%   sb3:CALLER:badFile when it differs from the manifest.
 %
 %   Usage:
 %     sb3.internal.check_file(path, entry, 'poll')
@@ -15,19 +16,17 @@ function check_file(path, entry, caller)
 %     e = m.checkpoints{end};
 %     sb3.internal.check_file(fullfile('exports/run1', e.file), e, 'latest');
 %
-%   See also sb3.internal.sha256_hex, sb3.latest, sb3.poll.
+%   See also sb3.internal.sha256_file, sb3.latest, sb3.poll.
 
-fid = fopen(path, 'r');
-if fid < 0
-  error(['sb3:' caller ':missingFile'], 'Listed bundle %s is missing.', path);
+if ~sb3.internal.is_regular_file(path)
+  error(['sb3:' caller ':missingFile'], 'Listed bundle %s is missing or not a regular file.', path);
 end
-data = fread(fid, Inf, '*uint8');
-fclose(fid);
-if numel(data) ~= entry.bytes
+info = dir(path);
+if numel(info) ~= 1 || info.bytes ~= entry.bytes
   error(['sb3:' caller ':badFile'], 'Bundle %s has %d bytes; the manifest says %d.', ...
-        path, numel(data), entry.bytes);
+        path, sum([info.bytes]), entry.bytes);
 end
-digest = sb3.internal.sha256_hex(data);
+digest = sb3.internal.sha256_file(path);
 if ~isempty(digest) && ~strcmpi(digest, entry.sha256)
   error(['sb3:' caller ':badFile'], 'The sha256 of bundle %s differs from the manifest''s.', path);
 end

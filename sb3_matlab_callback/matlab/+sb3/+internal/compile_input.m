@@ -4,7 +4,8 @@ function in = compile_input(in)
 %   IN = sb3.internal.compile_input(IN) adds the fields sb3.predict uses on
 %   every call: d (flat size per observation), flat (per-observation shape is
 %   a vector), spatial (an 'image' input, a 3-D Box kept N-by-H-by-W-by-C),
-%   is_dict, and, for VecNormalize, inv_std.
+%   is_dict, field (the struct field of a Dict key; the key itself in bundles
+%   written before field names were recorded) and, for VecNormalize, inv_std.
 %
 %   Example:
 %     in = sb3.internal.compile_input(struct('key', '', 'kind', 'box', ...
@@ -25,6 +26,9 @@ if in.spatial
   in.transposable = isfield(in, 'transposable') && in.transposable ~= 0;
 end
 in.is_dict = ~isempty(in.key);
+if ~isfield(in, 'field') || isempty(in.field)
+  in.field = in.key;  % bundles before Dict field names: the key is the field
+end
 if strcmp(in.kind, 'onehot')
   in.nvec = double(in.nvec(:).');
   in.offsets = [0, cumsum(in.nvec(1:end - 1))];

@@ -77,7 +77,8 @@ switch o.op
     % No precomputation needed.
   otherwise
     error('sb3:load_policy:unknownOp', ...
-          'Bundle uses op ''%s'', which this runtime does not know. Update the +sb3 runtime.', o.op);
+          ['Bundle uses op ''%s'', which this runtime does not know. ' ...
+           'Update the +sb3 runtime.'], o.op);
 end
 keep = {'inputs', 'output', 'in1', 'nvec', 'shape', 'dim', 'kernel_size', 'stride', ...
         'padding', 'dilation', 'cin', 'num_layers', 'hidden_size', 'epsilon', 'n'};

@@ -1,112 +1,104 @@
-function fn = compile_program(ops, num_registers, output, in, precision)
-%COMPILE_PROGRAM Fuse a deterministic op list into one function handle (load time).
+function [fn, limit] = compile_program(ops, num_registers, output, in, precision)
+%COMPILE_PROGRAM Fuse a one-input chain program into one composed function handle (load time).
 %
-%   FN = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT) returns a
-%   handle FN(R) that computes register OUTPUT from the input registers in
-%   the cell R as one expression, so a sb3.predict call pays one function
-%   call instead of interpreting OPS one by one.
+%   [FN, LIMIT] = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
+%   returns a handle FN(X) that computes register OUTPUT from the raw N-by-d
+%   floating-point observation X of the single flat input IN: it normalizes X
+%   in double (VecNormalize), scales it, casts it to PRECISION and runs the
+%   deterministic op chain OPS. No code is built from text: FN composes one
+%   small anonymous function per layer (a linear op fused with the
+%   activation after it). FN returns the output in PRECISION.
 %
-%   FN = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
-%   fuses the preprocessing of the single flat input IN as well: FN(X) takes
-%   the raw N-by-d floating-point observation, normalizes it in double and
-%   casts it to PRECISION. Either way FN returns double.
+%   FN computes with max/min, which would drop NaN. It is therefore only used
+%   where no NaN can arise: all constants are finite and every observation
+%   element is at most LIMIT in magnitude, which load time proves keeps every
+%   intermediate value below 1e30 (no overflow, hence no Inf and no NaN).
+%   sb3.predict takes the exact, interpreted path for anything else.
 %
-%   FN is [] when the program cannot be fused (a register is read twice, an
-%   op with several inputs has no expression form, or an op reads
-%   sb3.predict's options: lstm, mask_logits); sb3.predict then interprets OPS.
+%   FN is [] (and LIMIT 0) when the program is not a chain of ops with a
+%   known growth bound (several inputs, a register read twice, lstm,
+%   mask_logits, sampling, ...), or when no useful LIMIT exists.
 %
 %   Example:
-%     fn = sb3.internal.compile_program(policy.det_ops, policy.num_registers, policy.output);
+%     [fn, limit] = sb3.internal.compile_program(policy.det_ops, policy.num_registers, ...
+%                                                policy.output, policy.inputs{1}, 'single');
 %
-%   See also sb3.load_policy, sb3.predict.
+%   See also sb3.load_policy, sb3.predict, sb3.internal.fuse_stage.
 
 fn = [];
+limit = 0;
 uses = zeros(1, num_registers);
 for k = 1:numel(ops)
   uses(ops{k}.inputs) = uses(ops{k}.inputs) + 1;
 end
-if any(uses > 1)
+if any(uses > 1) || isempty(ops) || ops{end}.output ~= output
   return;
 end
-E = cell(1, num_registers);
-C = {};
-if nargin < 4
-  arg = 'R';
-  for r = find(uses == 1 | (1:num_registers) == output)
-    E{r} = sprintf('R{%d}', r);
-  end
-else
-  arg = 'x';
-  x = 'x';
-  if in.normalize || in.scale ~= 1
-    x = 'double(x)';
-  end
-  if in.normalize
-    C = [C, {in.mean, in.inv_std, -in.clip_obs, in.clip_obs}];
-    x = sprintf('min(max((%s - c%d) .* c%d, c%d), c%d)', x, numel(C) - 3, numel(C) - 2, ...
-                numel(C) - 1, numel(C));
-  end
-  if in.scale ~= 1
-    C = [C, {in.scale}];
-    x = sprintf('(%s / c%d)', x, numel(C));
-  end
-  if strcmp(precision, 'single') && strcmp(x, 'x')
-    E{in.output} = x;  % float x times single weights computes in single, as torch does
-  else
-    E{in.output} = sprintf('%s(%s)', precision, x);
-  end
+stages = {};
+if in.normalize || in.scale ~= 1 || ~strcmp(precision, 'single')
+  stages{end + 1} = struct('kind', 'pre', 'o', in, 'act', '', 'o2', [], 'unscale', [], ...
+                           'precision', precision);
 end
-for k = 1:numel(ops)
+previous = in.output;
+k = 1;
+while k <= numel(ops)
   o = ops{k};
-  x = E{o.in1};
-  switch o.op
-    case 'linear'
-      C = [C, {o.Wt, o.b}]; %#ok<AGROW>
-      E{o.output} = sprintf('(%s * c%d + c%d)', x, numel(C) - 1, numel(C));
-    case 'relu'
-      E{o.output} = sprintf('max(%s, 0)', x);
-    case 'tanh'
-      E{o.output} = sprintf('tanh(%s)', x);
-    case 'unscale'
-      if any(o.half ~= 1)
-        C = [C, {o.half}]; %#ok<AGROW>
-        x = sprintf('(%s .* c%d)', x, numel(C));
-      end
-      if any(o.mid ~= 0)
-        C = [C, {o.mid}]; %#ok<AGROW>
-        x = sprintf('(%s + c%d)', x, numel(C));
-      end
-      E{o.output} = x;
-    case {'clip', 'hardtanh'}
-      if strcmp(o.op, 'clip')
-        C = [C, {o.low, o.high}]; %#ok<AGROW>
-      else
-        C = [C, {o.min_val, o.max_val}]; %#ok<AGROW>
-      end
-      E{o.output} = sprintf('min(max(%s, c%d), c%d)', x, numel(C) - 1, numel(C));
-    case 'argmax'
-      E{o.output} = sprintf('sb3.internal.argmax_rows(%s)', x);
-    case {'lstm', 'mask_logits'}
-      return;  % these read predict's options (State, ActionMasks): interpreted
-    otherwise
-      if numel(o.inputs) > 1
-        return;
-      end
-      C = [C, {o}]; %#ok<AGROW>
-      E{o.output} = sprintf('sb3.internal.apply_op(c%d, %s, {})', numel(C), x);
+  if numel(o.inputs) ~= 1 || o.in1 ~= previous
+    return;
+  end
+  if strcmp(o.op, 'linear') && k < numel(ops) && ...
+     any(strcmp(ops{k + 1}.op, {'relu', 'tanh'})) && ops{k + 1}.in1 == o.output
+    stages{end + 1} = struct('kind', 'linear', 'o', o, 'act', ops{k + 1}.op, 'o2', [], ...
+                             'unscale', []); %#ok<AGROW>
+    previous = ops{k + 1}.output;
+    k = k + 2;
+    continue;
+  end
+  stages{end + 1} = struct('kind', o.op, 'o', o, 'act', '', 'o2', [], 'unscale', []); %#ok<AGROW>
+  previous = o.output;
+  k = k + 1;
+end
+% Fewer, larger stages: two linear+relu (or +tanh) layers in one handle, and an unscale
+% folded into the linear+tanh before it (SAC's squashed head).
+merged = {};
+for j = 1:numel(stages)
+  st = stages{j};
+  if ~isempty(merged)
+    prev = merged{end};
+    if strcmp(st.kind, 'linear') && strcmp(prev.kind, 'linear') && strcmp(prev.act, st.act) && ...
+       isempty(prev.o2) && isempty(prev.unscale) && ~isempty(st.act)
+      prev.o2 = st.o;
+      merged{end} = prev;
+      continue;
+    end
+    if strcmp(st.kind, 'unscale') && strcmp(prev.kind, 'linear') && strcmp(prev.act, 'tanh') && ...
+       isempty(prev.o2) && isempty(prev.unscale)
+      prev.unscale = st.o;
+      merged{end} = prev;
+      continue;
+    end
+  end
+  merged{end + 1} = st; %#ok<AGROW>
+end
+stages = merged;
+% The largest power of ten of |observation| that keeps every stage below 1e30. An op
+% without a known bound (lstm, mask_logits, conv2d, sampling, ...) or a NaN constant
+% gives a NaN bound: then there is no fast path.
+for e = 30:-1:-6
+  b = 10^e;
+  for j = 1:numel(stages)
+    b = sb3.internal.stage_bound(stages{j}, b);
+  end
+  if b <= 1e30
+    limit = 10^e;
+    break;
   end
 end
-if isempty(E{output})
+if limit == 0
   return;
 end
-% Bind each constant to its own variable so the handle captures it directly.
-for j = 1:numel(C)
-  eval(sprintf('c%d = C{%d};', j, j));
-end
-clear C;
-if nargin == 5 && strcmp(precision, 'double')
-  eval(sprintf('fn = @(%s) %s;', arg, E{output}));  % already double: the input is cast
-else
-  eval(sprintf('fn = @(%s) double(%s);', arg, E{output}));
+fn = [];
+for j = 1:numel(stages)
+  fn = sb3.internal.fuse_stage(fn, stages{j});
 end
 end

@@ -36,7 +36,8 @@ else
 end
 if ~isempty(starts)
   if numel(starts) ~= n || ~(islogical(starts) || isnumeric(starts))
-    error('sb3:predict:badState', '''EpisodeStart'' must have one element per observation (%d).', n);
+    error('sb3:predict:badState', ...
+          '''EpisodeStart'' must have one element per observation (%d).', n);
   end
   reset = logical(starts(:));
   h(:, reset, :) = 0;

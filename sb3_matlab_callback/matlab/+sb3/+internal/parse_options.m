@@ -19,7 +19,7 @@ end
 for k = 1:2:numel(args)
   name = args{k};
   if ~ischar(name)
-    error('sb3:predict:badOption', 'Option names must be char vectors.');
+    error('sb3:predict:badOption', 'Option names must be char vectors or string scalars.');
   end
   match = find(strcmpi(name, names));
   if isempty(match)

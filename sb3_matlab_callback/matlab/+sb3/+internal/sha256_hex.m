@@ -14,7 +14,7 @@ function hex = sha256_hex(data)
 %     hex = sb3.internal.sha256_hex(fread(fid, Inf, '*uint8'));
 %     fclose(fid);
 %
-%   See also sb3.internal.check_file.
+%   See also sb3.internal.sha256_file, sb3.internal.check_file.
 
 data = uint8(data(:));
 if exist('OCTAVE_VERSION', 'builtin') ~= 0
@@ -22,8 +22,7 @@ if exist('OCTAVE_VERSION', 'builtin') ~= 0
 elseif usejava('jvm')
   md = java.security.MessageDigest.getInstance('SHA-256');
   md.update(typecast(data, 'int8'));
-  digest = typecast(md.digest(), 'uint8');
-  hex = lower(reshape(dec2hex(digest, 2).', 1, []));
+  hex = sprintf('%02x', typecast(md.digest(), 'uint8'));
 else
   hex = '';
 end

@@ -1,0 +1,91 @@
+"""Action heads and post-processing: unscale, clip, argmax, multi_argmax, binary, masks.
+
+The action bounds of ``unscale`` and ``clip`` come from the action space, which one
+training run never changes: they are written into the code (and the fingerprint).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .code import Code, vector
+from .ops import register, same_shape
+from .spec import OpSpec, Shape
+
+MASKED_LOGIT = "-1e8"  # sb3-contrib's MaskableCategorical.apply_masking
+
+
+def _bounds_shape(spec: OpSpec, raw: dict[str, Any]) -> None:
+    same_shape(spec, raw)
+    spec.consts = {name: tuple(float(v) for v in np.ravel(raw[name])) for name in ("low", "high")}
+
+
+@register("unscale", shape=_bounds_shape)
+def _emit_unscale(spec: OpSpec, code: Code) -> None:
+    # low + 0.5*(x + 1).*(high - low) == x .* half + mid, as sb3.load_policy precomputes it.
+    low, high = (np.array(spec.consts[n]) for n in ("low", "high"))
+    half = 0.5 * (high - low)
+    value = code.single(spec.inputs[0])
+    if np.any(half != 1):
+        value += f" .* {vector(half)}"
+    if np.any(low + half != 0):
+        value += f" + {vector(low + half)}"
+    code.add(f"{code.out(spec)} = {value};")
+
+
+@register("clip", shape=_bounds_shape)
+def _emit_clip(spec: OpSpec, code: Code) -> None:
+    low, high = (vector(spec.consts[n]) for n in ("low", "high"))
+    code.add(f"{code.out(spec)} = min(max({code.single(spec.inputs[0])}, {low}), {high});")
+
+
+def _index_shape(spec: OpSpec, raw: dict[str, Any]) -> None:
+    spec.out_shape = Shape((1,))
+
+
+@register("argmax", shape=_index_shape)
+def _emit_argmax(spec: OpSpec, code: Code) -> None:
+    # max returns the first maximum, as torch.argmax does.
+    index = f"i{spec.index}"
+    code.add(f"[~, {index}] = max({code.reg(spec.inputs[0])});",
+             f"{code.out(spec)} = {index} - 1;")
+    code.double_regs.add(spec.output)
+
+
+def _blocks_shape(spec: OpSpec, raw: dict[str, Any]) -> None:
+    spec.consts = {"nvec": tuple(int(v) for v in np.ravel(raw["nvec"]))}
+    spec.out_shape = Shape((len(spec.consts["nvec"]),))
+
+
+@register("multi_argmax", shape=_blocks_shape)
+def _emit_multi_argmax(spec: OpSpec, code: Code) -> None:
+    x, out, index = code.reg(spec.inputs[0]), code.out(spec), f"i{spec.index}"
+    code.add(f"{out} = zeros(1, {len(spec.consts['nvec'])});")
+    first = 1
+    for block, size in enumerate(spec.consts["nvec"], start=1):
+        code.add(f"[~, {index}] = max({x}({first}:{first + size - 1}));",
+                 f"{out}({block}) = {index} - 1;")
+        first += size
+    code.double_regs.add(spec.output)
+
+
+@register("binary")
+def _emit_binary(spec: OpSpec, code: Code) -> None:
+    code.add(f"{code.out(spec)} = double({code.reg(spec.inputs[0])} > 0);")
+    code.double_regs.add(spec.output)
+
+
+@register("mask_logits")
+def _emit_mask_logits(spec: OpSpec, code: Code) -> None:
+    size = spec.in_shapes[0].size
+    out = code.out(spec)
+    code.add(f"{out} = {code.single(spec.inputs[0])};",
+             "if nargin >= " + str(code.mask_argument),
+             f"  if numel(action_masks) ~= {size}",
+             "    error('sb3:generated:badActionMasks', ...",
+             f"          'action_masks must have one element per choice ({size}).');",
+             "  end",
+             f"  {out}(~action_masks) = {MASKED_LOGIT};",
+             "end")

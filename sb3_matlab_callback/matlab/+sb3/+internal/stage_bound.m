@@ -1,0 +1,89 @@
+function b = stage_bound(stage, b)
+%STAGE_BOUND Bound on |output| of one fused stage, given the bound B on |input|.
+%
+%   B = sb3.internal.stage_bound(STAGE, B) returns an upper bound on the
+%   magnitude of every element STAGE computes (see
+%   sb3.internal.compile_program) when every input element is at most B in
+%   magnitude. It returns NaN when the stage has a NaN constant, when the op
+%   has no known bound, or when the bound exceeds 1e30: sb3.load_policy then
+%   uses no fast path. Bounds are rounded up by 1% for float arithmetic.
+%
+%   Example:
+%     s = struct('kind', 'relu', 'o', struct('op', 'relu'), 'act', '');
+%     sb3.internal.stage_bound(s, 5)   % 5.05
+%
+%   See also sb3.internal.compile_program, sb3.internal.fuse_stage.
+
+if isnan(b)
+  return;
+end
+o = stage.o;
+parts = {o};
+if isfield(stage, 'o2')
+  parts = {o, stage.o2, stage.unscale};
+end
+for p = 1:numel(parts)
+  if isempty(parts{p})
+    continue;
+  end
+  names = fieldnames(parts{p});
+  for j = 1:numel(names)
+    v = parts{p}.(names{j});
+    if isfloat(v) && any(isnan(v(:)))
+      b = NaN;
+      return;
+    end
+  end
+end
+switch stage.kind
+  case 'pre'
+    if o.normalize
+      b = min(o.clip_obs, (b + max(abs(o.mean(:)))) * max(o.inv_std(:)));
+    end
+    b = b / o.scale;
+  case 'linear'
+    layers = {o, stage.o2};
+    for j = 1:numel(layers)
+      if ~isempty(layers{j})
+        b = max(sum(abs(double(layers{j}.Wt)), 1)) * b + max([0, abs(double(layers{j}.b))]);
+        if strcmp(stage.act, 'tanh')
+          b = min(b, 1);
+        end
+      end
+    end
+    if ~isempty(stage.unscale)
+      b = sb3.internal.stage_bound(struct('kind', 'unscale', 'o', stage.unscale), b);
+    end
+  case 'unscale'
+    b = max(abs(double(o.half))) * b + max(abs(double(o.mid)));
+  case 'clip'
+    b = min(b, max(abs(double([o.low, o.high]))));
+  case 'hardtanh'
+    b = min(b, max(abs(double([o.min_val, o.max_val]))));
+  case {'relu', 'tanh', 'sigmoid', 'softsign', 'hardsigmoid', 'silu', 'gelu', 'gelu_tanh', ...
+        'mish', 'hardswish', 'softshrink', 'hardshrink'}
+    b = max(b, 1);
+  case {'elu', 'celu'}
+    b = max(b, abs(double(o.alpha)));
+  case 'selu'
+    b = 1.0508 * max(b, 1.6733);
+  case 'leaky_relu'
+    b = max(1, abs(double(o.negative_slope))) * b;
+  case 'prelu'
+    b = max([1, abs(double(o.weight(:).'))]) * b;
+  case 'argmax'
+    b = max(b, 1e7);  % an index
+  case {'logsigmoid', 'tanhshrink'}
+    b = b + 1;
+  case 'softplus'
+    b = b + 1 / abs(double(o.beta));
+  case 'threshold'
+    b = max(b, abs(double(o.value)));
+  otherwise
+    b = NaN;
+end
+b = 1.01 * b;
+if ~(b <= 1e30)
+  b = NaN;
+end
+end

@@ -1,0 +1,74 @@
+function params = params(policy, fingerprint)
+%PARAMS The weights of a loaded policy, as a generated function takes them.
+%
+%   PARAMS = sb3.params(POLICY) returns a struct of single arrays, one field
+%   per weight, bias or statistic of the policy loaded by sb3.load_policy:
+%   the PARAMS argument of a function written by generate_matlab_function
+%   (Python) or `sb3-matlab generate`. Every version of one training run
+%   gives the same fields, sizes and classes, so new weights can replace
+%   PARAMS in a running loop or a Simulink tunable parameter.
+%
+%   PARAMS = sb3.params(POLICY, FINGERPRINT) also checks that the policy's
+%   architecture fingerprint equals FINGERPRINT (char or string), the one
+%   in the generated function's header, and raises
+%   sb3:params:fingerprintMismatch if not.
+%
+%   Fields (k counts the bundle's ops from 1, i its inputs; ops that only
+%   run when sampling have none):
+%     in<i>_mean, in<i>_var     VecNormalize statistics, 1-by-d (H-by-W-by-C)
+%     op<k>_weight, op<k>_bias  linear: in-by-out and 1-by-out; conv2d:
+%                               (Cin*kh*kw)-by-Cout and 1-by-Cout; prelu
+%     op<k>_mean, _var, _weight, _bias   batch_norm; layer_norm: _weight, _bias
+%     op<k>_l<j>_weight_ih, _weight_hh, _bias_ih, _bias_hh   LSTM layer j,
+%                               transposed (in-by-4H, H-by-4H, 1-by-4H)
+%
+%   Usage:
+%     params = sb3.params(policy)
+%     params = sb3.params(policy, fingerprint)
+%
+%   Example:
+%     policy = sb3.load_policy(sb3.latest('exports/run1'));
+%     params = sb3.params(policy);
+%     action = policy_predict([0.1 -0.2 0.3], params);
+%
+%   Errors: sb3:params:badPolicy, sb3:params:fingerprintMismatch.
+%
+%   See also sb3.load_policy, sb3.poll, sb3.predict.
+
+if ~isstruct(policy) || ~isfield(policy, 'raw_ops') || ~isfield(policy, 'raw_inputs')
+  error('sb3:params:badPolicy', 'POLICY must be a policy returned by sb3.load_policy.');
+end
+if nargin > 1
+  if isa(fingerprint, 'string')
+    fingerprint = char(fingerprint);
+  end
+  if ~strcmp(policy.fingerprint, fingerprint)
+    error('sb3:params:fingerprintMismatch', ...
+          ['The policy %s has architecture fingerprint ''%s'', not ''%s'': its weights do ' ...
+           'not fit that generated function. Generate the function again from this bundle.'], ...
+          policy.path, policy.fingerprint, fingerprint);
+  end
+end
+params = struct();
+inputs = policy.raw_inputs;
+for i = 1:numel(inputs)
+  in = inputs{i};
+  if isfield(in, 'normalize') && in.normalize ~= 0
+    if strcmp(in.kind, 'image')
+      shape = double(in.shape);
+      sz = shape([2 3 1]);
+    else
+      sz = [1, numel(in.mean)];
+    end
+    params.(sprintf('in%d_mean', i)) = single(reshape(in.mean, sz));
+    params.(sprintf('in%d_var', i)) = single(reshape(in.var, sz));
+  end
+end
+ops = policy.raw_ops;
+for k = 1:numel(ops)
+  o = ops{k};
+  if ~strcmp(o.mode, 'stochastic')
+    params = sb3.internal.op_params(params, o, sprintf('op%d_', k));
+  end
+end
+end

@@ -1,0 +1,301 @@
+"""Generated MATLAB functions (``generate_matlab_function``) against SB3's own predict().
+
+For every case of the parity matrix (:data:`matrix.CASES`): export version 1, generate
+the function from it, then change the weights (and the VecNormalize statistics) as
+training would and export version 2. One Octave process runs every generated function
+one observation at a time with ``params = sb3.params(version 2)``, and the actions must
+be SB3's ``predict`` of the changed model: within 1e-5 per unit of action magnitude for
+Box actions, exactly for discrete ones. RecurrentPPO runs a sequence carrying ``h``/``c``
+with an episode start in the middle; MaskablePPO gets random masks. MISS_HIT lints every
+generated file as MATLAB.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.io
+import torch as th
+from envs import perturb
+from matrix import CASES, Case, randomize_buffers
+from octave import run_octave
+from stable_baselines3 import PPO, SAC
+from test_parity_matrix import _atol, _vec_normalize, for_matlab, fresh, masks_for
+
+from sb3_matlab_callback import (
+    MatlabExportCallback,
+    UnsupportedError,
+    export_policy,
+    generate_matlab_function,
+    load_bundle,
+)
+from sb3_matlab_callback.bundle import build_program
+from sb3_matlab_callback.cli import main as cli_main
+from sb3_matlab_callback.generate import load_program_spec, render_matlab_function
+
+ROOT = Path(__file__).resolve().parents[1]
+N = 5  # observations per plain case, one call each
+STEPS = 6  # recurrent sequence length; the episode restarts at step 4
+
+OBS_AT = """function o = obs_at(obs, t)
+%OBS_AT Observation t of a batch, in the observation's own shape.
+if isstruct(obs)
+  o = struct();
+  names = fieldnames(obs);
+  for k = 1:numel(names)
+    o.(names{k}) = obs_at(obs.(names{k}), t);
+  end
+  return;
+end
+sz = size(obs);
+if numel(sz) > 2
+  o = reshape(obs(t, :), sz(2:end));
+else
+  o = obs(t, :);
+end
+end
+"""
+
+
+def _later_version(model: Any, case: Case, venv: Any) -> None:
+    """Change every weight, buffer and statistic, as training between two exports would."""
+    seed = zlib.crc32(case.name.encode()) % 1000 + 7
+    perturb(model, scale=0.3, seed=seed)
+    randomize_buffers(model, seed=seed)
+    if venv is not None:
+        rng = np.random.default_rng(seed)
+        stats = venv.obs_rms.values() if isinstance(venv.obs_rms, dict) else [venv.obs_rms]
+        for stat in stats:
+            stat.mean = rng.normal(size=stat.mean.shape) * 3
+            stat.var = rng.uniform(0.1, 9.0, size=stat.var.shape)
+
+
+def _expected(model: Any, case: Case, venv: Any, rng: np.random.Generator, data: dict) -> dict:
+    """SB3's predict on fresh observations (the sequence's state carried, for RecurrentPPO)."""
+    if case.kind == "recurrent":
+        obs = fresh(case.obs_space, rng, STEPS)
+        data["obs"] = for_matlab(obs)
+        actions, state = [], None
+        for t in range(STEPS):
+            one = {k: v[t] for k, v in obs.items()} if isinstance(obs, dict) else obs[t]
+            action, state = model.predict(one, state=state, episode_start=np.array([t in (0, 3)]),
+                                          deterministic=True)
+            actions.append(np.asarray(action, dtype=np.float64).reshape(1, -1))
+        return {"action": np.concatenate(actions), "h": state[0][:, 0, :], "c": state[1][:, 0, :]}
+    obs = fresh(case.obs_space, rng, N)
+    data["obs"] = for_matlab(obs)
+    kwargs: dict[str, Any] = {}
+    if case.kind == "masked":
+        data["masks"] = kwargs["action_masks"] = masks_for(model, rng, N)
+    actions, _ = model.predict(venv.normalize_obs(obs) if venv is not None else obs,
+                               deterministic=True, **kwargs)
+    return {"action": np.asarray(actions, dtype=np.float64).reshape(N, -1)}
+
+
+def _block(index: int, case: Case, name: str) -> str:
+    if case.kind == "recurrent":
+        body = f"""
+  h = zeros(size(d.h0));
+  c = zeros(size(d.c0));
+  r.action = [];
+  for t = 1:{STEPS}
+    [a, h, c] = {name}(obs_at(d.obs, t), params, h, c, t == 1 || t == 4);
+    r.action = [r.action; a];
+  end
+  r.h = h;
+  r.c = c;"""
+    else:
+        masks = ", logical(d.masks(t, :))" if case.kind == "masked" else ""
+        body = f"""
+  r.action = [];
+  for t = 1:{N}
+    r.action = [r.action; {name}(obs_at(d.obs, t), params{masks})];
+  end"""
+    return f"""
+r = struct();
+try
+  d = load('in_{index}.mat');
+  p = sb3.load_policy(d.bundle);
+  params = sb3.params(p, d.fingerprint);
+  r.single_fields = all(structfun(@(v) isa(v, 'single'), params));{body}
+catch e
+  r.error = [e.identifier ': ' e.message];
+end
+save('-v7', 'out_{index}.mat', '-struct', 'r');
+"""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("generate")
+    work = tmp / "octave"
+    work.mkdir()
+    (work / "obs_at.m").write_text(OBS_AT)
+    blocks, expected, fingerprints, files = [], {}, {}, []
+    for index, case in enumerate(CASES):
+        model = case.build()
+        venv = _vec_normalize(case) if case.vec_normalize else None
+        first = export_policy(model, tmp / f"{case.name}_v000001.mat", vec_normalize=venv)
+        name = f"gen{index}_predict"
+        files.append(generate_matlab_function(first, work, name=name))
+        _later_version(model, case, venv)
+        later = export_policy(model, tmp / f"{case.name}_v000002.mat", vec_normalize=venv,
+                              version=2)
+        fingerprints[case.name] = (load_bundle(first)["fingerprint"],
+                                   load_bundle(later)["fingerprint"])
+        data: dict[str, Any] = {"bundle": str(later), "fingerprint": fingerprints[case.name][0]}
+        expected[case.name] = _expected(model, case, venv, np.random.default_rng(index), data)
+        if case.kind == "recurrent":
+            data["h0"], data["c0"] = expected[case.name]["h"], expected[case.name]["c"]
+        scipy.io.savemat(work / f"in_{index}.mat", data, long_field_names=True)
+        blocks.append(_block(index, case, name))
+    run_octave("\n".join(blocks), work, timeout=1200)
+    results = {}
+    for index, case in enumerate(CASES):
+        out = scipy.io.loadmat(work / f"out_{index}.mat", simplify_cells=True)
+        results[case.name] = {"expected": expected[case.name], **out}
+    return {"results": results, "fingerprints": fingerprints, "files": files, "work": work}
+
+
+@pytest.mark.octave
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_generated_function_matches_sb3_predict(generated: dict[str, Any], case: Case) -> None:
+    first, later = generated["fingerprints"][case.name]
+    assert first == later, "one architecture, one fingerprint across versions"
+    res = generated["results"][case.name]
+    assert "error" not in res, res["error"]
+    assert res["single_fields"]
+    want = res["expected"]
+    got = np.asarray(res["action"], dtype=np.float64).reshape(want["action"].shape)
+    if case.action == "Box":
+        np.testing.assert_allclose(got, want["action"], atol=_atol(want["action"]), rtol=0)
+    else:
+        np.testing.assert_array_equal(got, want["action"])
+    if case.kind == "recurrent":
+        for key in ("h", "c"):  # float32 gates reach ~100 in these random nets: 1e-4
+            np.testing.assert_allclose(np.reshape(res[key], want[key].shape), want[key],
+                                       atol=1e-4, rtol=0)
+
+
+def _miss_hit(tool: str) -> str:
+    exe = shutil.which(tool)
+    if exe is None:
+        pytest.skip(f"{tool} (MISS_HIT, pip install miss_hit) is not installed")
+    return exe
+
+
+@pytest.mark.octave
+def test_generated_files_pass_mh_lint(generated: dict[str, Any]) -> None:
+    exe = _miss_hit("mh_lint")
+    files = [str(f) for f in generated["files"]]
+    proc = subprocess.run([exe, "--brief", *files], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "everything seems fine" in proc.stdout or not proc.stdout.strip(), proc.stdout
+
+
+@pytest.mark.octave
+def test_generated_files_pass_mh_style(generated: dict[str, Any], tmp_path: Path) -> None:
+    exe = _miss_hit("mh_style")
+    config = ROOT / "miss_hit.cfg"
+    if not config.is_file():
+        pytest.skip("no project miss_hit.cfg yet")
+    for path in generated["files"]:
+        shutil.copy(path, tmp_path / path.name)
+    shutil.copy(config, tmp_path / "miss_hit.cfg")
+    proc = subprocess.run([exe, "--brief", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- Python side
+def _sac(arch: list[int] | None = None) -> SAC:
+    return SAC("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", buffer_size=64,
+               policy_kwargs={"net_arch": arch or [8]})
+
+
+def test_fingerprint_is_the_same_from_program_bundle_and_file(tmp_path: Path) -> None:
+    model = _sac()
+    path = export_policy(model, tmp_path / "p.mat")
+    recorded = load_bundle(path)["fingerprint"]
+    program = load_program_spec(build_program(model))
+    from sb3_matlab_callback.generate import architecture_fingerprint
+
+    assert architecture_fingerprint(program) == recorded
+    assert len(recorded) == 64 and int(recorded, 16) >= 0
+    with th.no_grad():
+        for param in model.policy.parameters():
+            param.mul_(2.0)
+    assert load_bundle(export_policy(model, tmp_path / "q.mat"))["fingerprint"] == recorded
+    assert load_bundle(export_policy(_sac([9]), tmp_path / "r.mat"))["fingerprint"] != recorded
+
+
+def test_generated_header_and_name(tmp_path: Path) -> None:
+    path = export_policy(_sac(), tmp_path / "run_v000003.mat")
+    out = generate_matlab_function(path, tmp_path / "gen")
+    assert out == tmp_path / "gen" / "run_predict.m"
+    text = out.read_text()
+    lines = text.splitlines()
+    assert lines[0] == "function action = run_predict(obs, params)"
+    assert lines[1].startswith("%RUN_PREDICT ")
+    assert "%#codegen" in lines
+    assert f"Architecture fingerprint: {load_bundle(path)['fingerprint']}" in text
+    assert all(len(line) <= 100 for line in lines)
+    for forbidden in ("eval", "load(", "cell", "@", "try", "jsondecode", ".("):
+        code = "\n".join(line for line in lines if not line.lstrip().startswith("%"))
+        assert forbidden not in code, forbidden
+    assert generate_matlab_function(path, tmp_path, name="other").name == "other.m"
+
+
+@pytest.mark.parametrize("name", ["1bad", "bad-name", "end", "x" * 64])
+def test_invalid_function_name_is_refused(tmp_path: Path, name: str) -> None:
+    path = export_policy(_sac(), tmp_path / "p.mat")
+    with pytest.raises(ValueError, match="not a valid MATLAB function name"):
+        generate_matlab_function(path, tmp_path, name=name)
+    assert not list(tmp_path.glob("*.m"))
+
+
+def test_unknown_op_is_named(tmp_path: Path) -> None:
+    bundle = load_bundle(export_policy(_sac(), tmp_path / "p.mat"))
+    bundle["ops"][1]["op"] = "rleu"
+    with pytest.raises(UnsupportedError, match=r"'rleu'.*Did you mean 'relu'"):
+        render_matlab_function(load_program_spec(bundle), "f")
+
+
+def test_sampling_op_in_deterministic_mode_is_refused(tmp_path: Path) -> None:
+    bundle = load_bundle(export_policy(_sac(), tmp_path / "p.mat"))
+    bundle["ops"][1]["op"], bundle["ops"][1]["mode"] = "gaussian_sample", "always"
+    with pytest.raises(UnsupportedError, match=r"gaussian_sample.*deterministic"):
+        load_program_spec(bundle)
+
+
+def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = export_policy(_sac(), tmp_path / "p.mat")
+    assert cli_main(["generate", str(path), str(tmp_path / "out"), "--name", "ctl"]) == 0
+    assert (tmp_path / "out" / "ctl.m").is_file()
+    assert "ctl.m" in capsys.readouterr().out
+    assert cli_main(["generate", str(tmp_path / "missing.mat"), str(tmp_path)]) == 1
+    assert "missing.mat" in capsys.readouterr().err
+
+
+def test_callback_writes_the_function_at_training_start(tmp_path: Path) -> None:
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16, seed=0, device="cpu",
+                policy_kwargs={"net_arch": [8]})
+    callback = MatlabExportCallback(save_freq=16, save_path=tmp_path, name_prefix="cart")
+    model.learn(32, callback=callback)
+    function = tmp_path / "matlab" / "cart_predict.m"
+    text = function.read_text()
+    latest = load_bundle(tmp_path / callback.last_committed.file)
+    assert f"Architecture fingerprint: {latest['fingerprint']}" in text
+    # A resumed run with another architecture regenerates it.
+    other = PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16, seed=0, device="cpu",
+                policy_kwargs={"net_arch": [5]})
+    other.learn(16, callback=MatlabExportCallback(save_freq=16, save_path=tmp_path,
+                                                  name_prefix="cart"))
+    assert function.read_text() != text
+    newest = sorted(tmp_path.glob("cart_v*.mat"))[-1]
+    assert f"Architecture fingerprint: {load_bundle(newest)['fingerprint']}" in function.read_text()
