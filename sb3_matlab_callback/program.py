@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch as th
 
 #: ``mode`` values: an op runs always, only when deterministic, or only when sampling.
 MODES = ("always", "deterministic", "stochastic")
@@ -77,18 +78,30 @@ class Program:
 
 
 def to_numpy(value: Any) -> Any:
-    """Return a tensor (on any device) or array as float64 NumPy; anything else unchanged.
+    """Return a tensor (on any device) or array as NumPy in its own precision; anything else unchanged.
 
     Every tensor that goes into a bundle passes here: ``.detach().cpu()`` first, so
-    weights and buffers of a model on a CUDA device are copied to host memory.
+    weights and buffers of a model on a CUDA device are copied to host memory. float32
+    stays float32 (MATLAB ``single``: torch's weights lose nothing, and an uncompressed
+    bundle is half the size) and float64 stays float64; every other numeric type
+    (float16, bfloat16, integers, bools) becomes float64.
     """
     if hasattr(value, "detach"):
-        value = value.detach().cpu().double().numpy()
-    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        tensor = value.detach()
+        if tensor.dtype not in (th.float32, th.float64):
+            tensor = tensor.double()
+        elif tensor.device.type == "cpu":  # a NumPy view would change as the model trains on
+            tensor = tensor.clone()
+        value = tensor.cpu().numpy()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub" and value.dtype not in _KEPT:
         value = value.astype(np.float64)
     return value
 
 
+#: NumPy types a bundle stores as they are: MATLAB ``single`` and ``double``.
+_KEPT = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _arrays(params: dict[str, Any]) -> dict[str, Any]:
-    """Turn tensors into float64 NumPy arrays so MATLAB gets doubles."""
+    """Turn tensors into NumPy arrays (float32 or float64) so MATLAB gets single or double."""
     return {name: to_numpy(value) for name, value in params.items()}

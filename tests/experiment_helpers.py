@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 
-
 def off_policy() -> dict[str, Any]:
     """Tiny SAC/TD3/DDPG settings (a fresh dict: SB3 adds keys to policy_kwargs)."""
     return {"policy_kwargs": {"net_arch": [16]}, "device": "cpu", "learning_starts": 100}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -91,8 +92,18 @@ def _result(ray: Any, ref: Any, run: ExperimentRun, root: Path, start: float,
     except ray.exceptions.TaskCancelledError:
         error = "stopped by Ctrl-C (task cancelled)"
     except ray.exceptions.RayError as exc:  # the worker died, the node was lost, ...
-        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        error = _describe(exc)
     return run_summary(run, root, status, error, seconds=round(time.monotonic() - start, 3))
+
+
+def _describe(exc: BaseException) -> str:
+    """Name a Ray error by its cause, in one line without terminal colours."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException) and cause is not exc:
+        exc = cause
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines() if line.strip()]
+    detail = lines[-1] if lines else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def _stop(ray: Any, active: dict[Any, tuple[ExperimentRun, float]], root: Path,

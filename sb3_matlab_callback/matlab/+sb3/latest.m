@@ -14,8 +14,15 @@ function [path, entry] = latest(save_path)
 %   larger than 16 MiB or nested deeper than 16 levels is refused before it
 %   is decoded (sb3:latest:badManifest).
 %
+%   Every file name in the manifest must be a bare name in SAVE_PATH (no
+%   folder, drive or '..'): sb3.latest never opens a path outside it.
+%
 %   Training may replace the manifest or delete old bundles (keep_last) at any
 %   moment; sb3.latest then reads the manifest again, for about 4 s at most.
+%   Permanent errors fail at once: a manifest that breaks its rules (first
+%   attempt), one that stays unparseable, or a bundle whose size or sha256
+%   differs from an unchanged manifest twice in a row (second attempt). The
+%   message names the attempt.
 %   The returned file may still be deleted later by retention: to load the
 %   newest policy robustly, use sb3.poll.
 %
@@ -39,24 +46,32 @@ if ~ischar(save_path) || isempty(save_path) || size(save_path, 1) ~= 1
   error('sb3:latest:badArgument', 'save_path must be a non-empty char vector or string.');
 end
 attempts = 20;
+memo = [];
 for attempt = 1:attempts
-  try
-    m = sb3.internal.read_manifest(save_path, 'latest');
+  [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'latest');
+  if strcmp(kind, 'none')
+    throw(err);
+  elseif strcmp(kind, 'ok')
     entry = m.checkpoints{end};
     path = fullfile(save_path, entry.file);
-    sb3.internal.check_file(path, entry, 'latest');
-    return;
-  catch err
-    if strcmp(err.identifier, 'sb3:latest:noManifest')
-      rethrow(err);
+    try
+      sb3.internal.check_file(path, entry, 'latest');
+      return;
+    catch err
+      kind = 'file';
+      if strcmp(err.identifier, 'sb3:latest:missingFile')
+        kind = 'missing';
+      end
     end
-    last = err;
   end
-  if attempt < attempts
-    sb3.internal.retry_pause(attempt);
+  last = err;
+  [give_up, memo] = sb3.internal.retry_verdict(kind, text, memo);
+  if give_up || attempt == attempts
+    break;
   end
+  sb3.internal.retry_pause(attempt);
 end
 id = sb3.internal.retry_error_id('latest', last);
-error(id, 'No complete bundle could be read from %s after %d attempts: %s', ...
-      save_path, attempts, last.message);
+error(id, ['No complete bundle could be read from %s; gave up at attempt %d of %d (%s): ' ...
+           '%s: %s'], save_path, attempt, attempts, kind, last.identifier, last.message);
 end

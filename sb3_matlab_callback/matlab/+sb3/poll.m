@@ -4,7 +4,9 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %   [POLICY, UPDATED] = sb3.poll(POLICY, SAVE_PATH) returns the newest policy
 %   that MatlabExportCallback committed to SAVE_PATH/manifest.json. When
 %   POLICY already is that version, it returns POLICY itself and UPDATED =
-%   false, cheaply (one small manifest read, no reload). Otherwise it checks the
+%   false, cheaply: when the manifest's size and modification time are
+%   those of the last poll, nothing is read at all (see below). Otherwise it
+%   reads the manifest and, for a new checkpoint, checks the
 %   new bundle (size and, where the platform can hash, sha256), loads it with
 %   POLICY's precision and returns it with UPDATED = true. POLICY may be []
 %   (nothing loaded yet); while SAVE_PATH has no manifest, [] and false come
@@ -12,9 +14,21 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %
 %   Training may replace the manifest or delete old bundles (keep_last) at any
 %   moment: sb3.poll then reads the manifest again, for about 4 s at most. It
-%   never returns a half-written policy. If no complete new policy could be
-%   loaded by then, it warns (sb3:poll:unavailable) and keeps POLICY, or
-%   raises that error when POLICY is [].
+%   never returns a half-written policy. Permanent errors end the retries at
+%   once: a manifest that breaks its rules (sb3:poll:badManifest: a file
+%   name that is not a bare name in SAVE_PATH, versions not ascending, ...)
+%   or a bundle that differs from an unchanged manifest, or fails to load,
+%   twice in a row. If no complete new policy could be loaded, it warns
+%   (sb3:poll:unavailable or sb3:poll:badManifest) and keeps POLICY, or
+%   raises that error when POLICY is []. The message names the attempt.
+%
+%   The cheap check: POLICY.poll_stamp records the manifest's size and
+%   modification time as this poll found them, but only when that time was
+%   more than 2 s before the poll (file times may be as coarse as 1 s, so a
+%   replace within the same second is never missed). While both are
+%   unchanged, sb3.poll returns POLICY without reading anything; it reads
+%   the manifest in full at least every 10 s all the same. The stamp lives
+%   in POLICY, so polling several folders never mixes them up.
 %
 %   A checkpoint is identified by its version, file name, sha256 and the
 %   manifest's run_id (where present): after the export folder is deleted
@@ -48,9 +62,11 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %
 %   See also sb3.latest, sb3.load_policy, sb3.predict.
 
-args = sb3.internal.text_args([{save_path}, varargin]);
-save_path = args{1};
-varargin = args(2:end);
+if ~ischar(save_path) || ~isempty(varargin)
+  args = sb3.internal.text_args([{save_path}, varargin]);
+  save_path = args{1};
+  varargin = args(2:end);
+end
 if ~ischar(save_path) || isempty(save_path) || size(save_path, 1) ~= 1
   error('sb3:poll:badArgument', 'save_path must be a non-empty char vector or string.');
 end
@@ -63,21 +79,44 @@ if numel(varargin) == 2 && ischar(varargin{1}) && strcmpi(varargin{1}, 'Verify')
 elseif ~isempty(varargin)
   error('sb3:poll:badOption', 'The only option is ''Verify'' with value true or false.');
 end
+updated = false;
+% Nothing new: the manifest has the size and modification time it had when this policy
+% was checked against it, and that time was more than 2 s before the check (timestamps
+% may be as coarse as 1 s: a replace within the same second could keep both). Checked in
+% full at least every 10 s all the same, against clocks that disagree.
+if isfield(policy, 'poll_stamp') && ~isempty(policy.poll_stamp) && ...
+   strcmp(policy.poll_stamp.save_path, save_path)
+  stamp = policy.poll_stamp;
+  [bytes, mtime, clock_now] = sb3.internal.file_stamp(stamp.file);
+  if bytes == stamp.bytes && mtime == stamp.mtime && clock_now - stamp.checked < 10
+    return;
+  end
+end
 precision = 'single';
 if ~isempty(policy) && isfield(policy, 'precision')
   precision = policy.precision;
 end
 
-updated = false;
+file = fullfile(save_path, 'manifest.json');
 attempts = 20;
+memo = [];
 for attempt = 1:attempts
-  try
-    m = sb3.internal.read_manifest(save_path, 'poll');
+  % The stamp is taken before the read: a replace in between changes it again later.
+  [bytes, mtime, clock_now] = sb3.internal.file_stamp(file);
+  [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'poll');
+  if strcmp(kind, 'none')
+    return;  % nothing committed yet
+  elseif strcmp(kind, 'ok')
+    stamp = [];
+    if bytes >= 0 && clock_now - mtime > 2
+      stamp = struct('save_path', save_path, 'file', file, 'bytes', bytes, 'mtime', mtime, ...
+                     'checked', clock_now);
+    end
     entry = m.checkpoints{end};
     run_id = '';
-    if isfield(entry, 'run_id') && ischar(entry.run_id)
+    if isfield(entry, 'run_id')
       run_id = entry.run_id;
-    elseif isfield(m, 'run_id') && ischar(m.run_id)
+    elseif isfield(m, 'run_id')
       run_id = m.run_id;
     end
     if ~isempty(policy)
@@ -88,37 +127,45 @@ for attempt = 1:attempts
          isfield(policy, 'sha256') && ~isempty(policy.sha256) && ...
          strcmpi(policy.sha256, entry.sha256) && isfield(policy, 'run_id') && ...
          strcmp(policy.run_id, run_id)
+        policy.poll_stamp = stamp;
         return;  % already running the newest: no reload
       end
     end
     path = fullfile(save_path, entry.file);
-    sb3.internal.check_file(path, entry, 'poll');
-    candidate = sb3.load_policy(path, 'Precision', precision);
-    if candidate.version ~= entry.version
-      error('sb3:poll:badFile', 'Bundle %s holds version %d; the manifest says %d.', ...
-            path, candidate.version, entry.version);
+    try
+      sb3.internal.check_file(path, entry, 'poll');
+      candidate = sb3.load_policy(path, 'Precision', precision);
+      if ~isequal(candidate.version, entry.version)
+        error('sb3:poll:badFile', 'Bundle %s holds version %s; the manifest says %d.', ...
+              path, mat2str(candidate.version), entry.version);
+      end
+      candidate.sha256 = entry.sha256;
+      candidate.run_id = run_id;
+      if verify
+        sb3.verify(candidate);
+      end
+      candidate.poll_stamp = stamp;
+      policy = candidate;
+      updated = true;
+      return;
+    catch err
+      kind = 'file';
+      if strcmp(err.identifier, 'sb3:poll:missingFile')
+        kind = 'missing';
+      end
     end
-    candidate.sha256 = lower(entry.sha256);
-    candidate.run_id = run_id;
-    if verify
-      sb3.verify(candidate);
-    end
-    policy = candidate;
-    updated = true;
-    return;
-  catch err
-    if strcmp(err.identifier, 'sb3:poll:noManifest')
-      return;  % nothing committed yet
-    end
-    last = err;
   end
-  if attempt < attempts
-    sb3.internal.retry_pause(attempt);
+  last = err;
+  [give_up, memo] = sb3.internal.retry_verdict(kind, text, memo);
+  if give_up || attempt == attempts
+    break;
   end
+  sb3.internal.retry_pause(attempt);
 end
 id = sb3.internal.retry_error_id('poll', last);
-message = sprintf('No complete new policy could be loaded from %s after %d attempts: %s', ...
-                  save_path, attempts, last.message);
+message = sprintf(['No complete new policy could be loaded from %s; gave up at attempt %d ' ...
+                   'of %d (%s): %s: %s'], save_path, attempt, attempts, kind, ...
+                  last.identifier, last.message);
 if isempty(policy)
   error(id, '%s', message);
 end

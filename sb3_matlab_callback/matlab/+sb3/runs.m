@@ -23,11 +23,13 @@ function runs = runs(root, previous)
 %   runs that changed.
 %
 %   A folder without a manifest yet (no checkpoint committed) is not an
-%   export folder yet and is left out. A manifest that cannot be read is
-%   read again a few times, since training may be replacing it; if it stays
-%   corrupt, the folder is left out with the warning sb3:runs:badManifest,
-%   which names it. Folders named matlab that hold the +sb3 runtime, and
-%   folders whose names start with '.', '+' or '@', are not searched.
+%   export folder yet and is left out. A manifest that cannot be opened or
+%   parsed is read again a few times while it changes, since training may
+%   be replacing it; if it stays corrupt, or breaks the manifest's rules
+%   (checked as sb3.latest does, file names included), the folder is left
+%   out with the warning sb3:runs:badManifest, which names it. Folders
+%   that hold the +sb3 runtime, and folders whose names start with '.', '+'
+%   or '@', are not searched.
 %
 %   Usage:
 %     runs = sb3.runs(root)
@@ -59,7 +61,7 @@ if ~isempty(previous) && ...
    ~(isstruct(previous) && isfield(previous, 'name') && isfield(previous, 'latest'))
   error('sb3:runs:badArgument', 'previous must be [] or a struct array returned by sb3.runs.');
 end
-if exist(root, 'dir') ~= 7
+if ~isfolder(root)
   error('sb3:runs:notFound', 'Experiment root %s is not a folder.', root);
 end
 
@@ -68,30 +70,27 @@ runs = reshape(struct('name', {}, 'path', {}, 'algorithm', {}, 'env_id', {}, 'se
                       'latest', {}, 'num_timesteps', {}, 'ep_rew_mean', {}, 'updated', {}), 0, 1);
 attempts = 5;
 for i = 1:numel(paths)
-  m = [];
-  last = [];
+  memo = [];
   for attempt = 1:attempts
-    try
-      m = sb3.internal.read_manifest(paths{i}, 'runs');
-      break
-    catch err
-      last = err;
-      if strcmp(err.identifier, 'sb3:runs:noManifest')
-        break
-      end
-      if attempt < attempts
-        sb3.internal.retry_pause(attempt);
-      end
+    [m, text, kind, err] = sb3.internal.read_manifest(paths{i}, 'runs');
+    if any(strcmp(kind, {'ok', 'none'}))
+      break;
     end
+    [give_up, memo] = sb3.internal.retry_verdict(kind, text, memo);
+    if give_up || attempt == attempts
+      break;
+    end
+    sb3.internal.retry_pause(attempt);
   end
-  if isempty(m)
-    if ~isempty(last) && ~strcmp(last.identifier, 'sb3:runs:noManifest')
-      warning('sb3:runs:badManifest', 'sb3.runs skips %s: %s', paths{i}, last.message);
+  if ~strcmp(kind, 'ok')
+    if ~strcmp(kind, 'none')
+      warning('sb3:runs:badManifest', 'sb3.runs skips %s (attempt %d): %s', paths{i}, ...
+              attempt, err.message);
     end
     continue
   end
   info = struct();
-  if isfield(m, 'run') && isstruct(m.run)
+  if isfield(m, 'run') && isstruct(m.run) && isscalar(m.run)
     info = m.run;
   end
   newest = m.checkpoints{end};
@@ -100,7 +99,7 @@ for i = 1:numel(paths)
     env_id = info.env_id;
   end
   seed = NaN;
-  if isfield(info, 'seed') && isnumeric(info.seed) && isscalar(info.seed)
+  if isfield(info, 'seed') && isnumeric(info.seed) && isscalar(info.seed) && isreal(info.seed)
     seed = double(info.seed);
   end
   reward = NaN;

@@ -21,10 +21,10 @@ function check_file(path, entry, caller)
 if ~sb3.internal.is_regular_file(path)
   error(['sb3:' caller ':missingFile'], 'Listed bundle %s is missing or not a regular file.', path);
 end
-info = dir(path);
-if numel(info) ~= 1 || info.bytes ~= entry.bytes
+bytes = sb3.internal.file_stamp(path);
+if bytes ~= entry.bytes
   error(['sb3:' caller ':badFile'], 'Bundle %s has %d bytes; the manifest says %d.', ...
-        path, sum([info.bytes]), entry.bytes);
+        path, bytes, entry.bytes);
 end
 digest = sb3.internal.sha256_file(path);
 if ~isempty(digest) && ~strcmpi(digest, entry.sha256)

@@ -18,7 +18,7 @@ function [paths, names] = export_folders(root, max_depth)
 
 paths = {};
 names = {};
-if exist(fullfile(root, 'manifest.json'), 'file') == 2
+if isfile(fullfile(root, 'manifest.json'))
   trimmed = root;
   while numel(trimmed) > 1 && any(trimmed(end) == '/\')
     trimmed = trimmed(1:end - 1);
@@ -44,10 +44,10 @@ for depth = 1:max_depth
         name = [level{i} '/' entry];
       end
       folder = fullfile(root, name);
-      if exist(fullfile(folder, '+sb3'), 'dir') == 7
+      if isfolder(fullfile(folder, '+sb3'))
         continue
       end
-      if exist(fullfile(folder, 'manifest.json'), 'file') == 2
+      if isfile(fullfile(folder, 'manifest.json'))
         paths{end + 1} = folder; %#ok<AGROW>
         names{end + 1} = name; %#ok<AGROW>
       elseif depth < max_depth

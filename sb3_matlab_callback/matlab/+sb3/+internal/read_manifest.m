@@ -1,78 +1,97 @@
-function m = read_manifest(save_path, caller)
+function [m, text, kind, err] = read_manifest(save_path, caller)
 %READ_MANIFEST Read, decode and check save_path/manifest.json once.
 %
-%   M = sb3.internal.read_manifest(SAVE_PATH, CALLER) returns the decoded
-%   manifest with M.checkpoints as a 1-by-N cell array of structs. CALLER
-%   ('latest' or 'poll') names the error IDs: sb3:CALLER:noManifest when the
-%   file does not exist, sb3:CALLER:badManifest when it cannot be read, is not
-%   JSON or breaks one of the manifest's rules. Only a regular file of at most
-%   16 MiB, nested at most 16 levels deep, reaches jsondecode. The optional
-%   run_id (top level and per entry) is kept. It does not retry: callers do.
+%   [M, TEXT, KIND, ERR] = sb3.internal.read_manifest(SAVE_PATH, CALLER)
+%   reads the manifest once and never retries: sb3.latest, sb3.poll and
+%   sb3.runs do, according to KIND. TEXT is the text read ('' when none).
+%   KIND is one of:
+%     'ok'          M is the decoded manifest, M.checkpoints a 1-by-N cell
+%                   array of structs, every rule checked; ERR is [].
+%     'none'        there is no manifest.json (sb3:CALLER:noManifest).
+%     'invalid'     a permanent error (sb3:CALLER:badManifest): it is not
+%                   a regular file, is larger than 16 MiB, or is JSON that
+%                   breaks a rule of the manifest.
+%     'busy'        it exists but cannot be opened (on Windows, while it is
+%                   being replaced); sb3:CALLER:badManifest.
+%     'unreadable'  its text is not JSON or nests deeper than 16 levels
+%                   (sb3:CALLER:badManifest): transient only while the text
+%                   changes (a copy in progress on a file system without
+%                   atomic rename).
+%   ERR is the MException to raise; it names the file and the problem.
+%
+%   The rules (docs/delivery.md), as the Python package checks them: format
+%   'sb3-matlab-manifest', format_version 1, a non-empty algorithm, a
+%   non-empty list of checkpoints, each with a positive integer version, a
+%   bare file name (sb3.internal.is_bare_name: no '/', '\', ':', '..'),
+%   integer num_timesteps and bytes, a 64-digit lowercase hex sha256 and a
+%   created text; versions ascending, no file listed twice, latest the
+%   highest version; run_id text and next_version above latest where
+%   present. A file name is checked before anything uses it: no path from
+%   the manifest is ever opened unless it is a bare name.
 %
 %   Usage:
-%     m = sb3.internal.read_manifest(save_path, 'latest')
+%     [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'latest')
 %
 %   Example:
-%     m = sb3.internal.read_manifest('exports/run1', 'latest');
+%     [m, ~, kind, err] = sb3.internal.read_manifest('exports/run1', 'latest');
+%     if ~strcmp(kind, 'ok'), rethrow(err); end
 %     fprintf('latest version %d\n', m.latest);
 %
-%   See also sb3.latest, sb3.poll.
+%   See also sb3.latest, sb3.poll, sb3.runs, sb3.internal.is_bare_name.
 
+m = [];
+text = '';
+kind = 'unreadable';
+err = [];
 file = fullfile(save_path, 'manifest.json');
 bad = ['sb3:' caller ':badManifest'];
 if ~sb3.internal.is_regular_file(file)
   if isempty(dir(file))
-    error(['sb3:' caller ':noManifest'], ...
-          'No manifest in %s (no checkpoint committed yet?): %s not found.', save_path, file);
+    kind = 'none';
+    err = MException(['sb3:' caller ':noManifest'], ...
+                     'No manifest in %s (no checkpoint committed yet?): %s not found.', ...
+                     save_path, file);
+  else
+    kind = 'invalid';
+    err = MException(bad, '%s is not a regular file.', file);
   end
-  error(bad, '%s is not a regular file.', file);
+  return;
 end
 % Bound what jsondecode sees: deep nesting crashes some decoders (Octave segfaults).
-info = dir(file);
-if numel(info) ~= 1 || info.bytes > 16 * 2^20
-  error(bad, '%s is larger than 16 MiB: not a manifest.', file);
+bytes = sb3.internal.file_stamp(file);
+if bytes > 16 * 2^20
+  kind = 'invalid';
+  err = MException(bad, '%s is larger than 16 MiB: not a manifest.', file);
+  return;
 end
 fid = fopen(file, 'r');
 if fid < 0
-  error(bad, 'Cannot open %s.', file);
+  kind = 'busy';
+  err = MException(bad, 'Cannot open %s.', file);
+  return;
 end
-text = fread(fid, Inf, '*char').';
+text = fread(fid, 16 * 2^20 + 1, '*char').';
 fclose(fid);
 % Nesting depth outside strings: strings removed, then a running count of brackets.
 bare = regexprep(text, '"(?:[^"\\]|\\.)*"', '""');
 depth = cumsum((bare == '[' | bare == '{') - (bare == ']' | bare == '}'));
-if ~isempty(depth) && max(depth) > 16
-  error(bad, '%s nests JSON %d levels deep; a manifest has at most 16.', file, max(depth));
+if numel(text) > 16 * 2^20 || (~isempty(depth) && max(depth) > 16)
+  err = MException(bad, '%s is larger than 16 MiB or nests JSON deeper than 16 levels.', file);
+  return;
 end
 try
   m = jsondecode(text);
-catch err
-  error(bad, '%s is not valid JSON: %s', file, err.message);
+catch decode_error
+  m = [];
+  err = MException(bad, '%s is not valid JSON: %s', file, decode_error.message);
+  return;
 end
-if ~isstruct(m) || ~isfield(m, 'format') || ~strcmp(m.format, 'sb3-matlab-manifest')
-  error(['sb3:' caller ':badManifest'], '%s is not an sb3-matlab manifest.', file);
+kind = 'invalid';
+[m, problem] = sb3.internal.check_manifest(m);
+if ~isempty(problem)
+  m = [];
+  err = MException(bad, '%s breaks the manifest''s rules: %s.', file, problem);
+  return;
 end
-if ~isfield(m, 'format_version') || ~isequal(m.format_version, 1)
-  error(['sb3:' caller ':badManifest'], ...
-        '%s has an unknown format_version; this runtime reads version 1.', file);
-end
-if ~isfield(m, 'checkpoints') || isempty(m.checkpoints) || ~isfield(m, 'latest')
-  error(['sb3:' caller ':badManifest'], '%s lists no checkpoint.', file);
-end
-if isstruct(m.checkpoints)
-  m.checkpoints = num2cell(m.checkpoints(:).');
-end
-for k = 1:numel(m.checkpoints)
-  c = m.checkpoints{k};
-  if ~isstruct(c) || ~all(isfield(c, {'version', 'file', 'bytes', 'sha256'})) || ...
-     ~isnumeric(c.version) || ~isscalar(c.version) || ~ischar(c.file) || ...
-     any(c.file == '/' | c.file == '\') || any(strcmp(c.file, {'', '.', '..'}))
-    error(bad, '%s lists a malformed checkpoint entry (%d).', file, k);
-  end
-end
-versions = cellfun(@(c) c.version, m.checkpoints);
-if any(diff(versions) <= 0) || ~isequal(m.latest, versions(end))
-  error(['sb3:' caller ':badManifest'], ...
-        '%s breaks its rules: versions must ascend and latest must be the highest.', file);
-end
+kind = 'ok';
 end

@@ -2,8 +2,9 @@ function hex = sha256_file(path)
 %SHA256_FILE The sha256 of a file as lowercase hex ('' where hashing is unavailable).
 %
 %   HEX = sb3.internal.sha256_file(PATH) hashes the file PATH. Octave hashes
-%   its bytes with hash(); MATLAB feeds java.security.MessageDigest in 16 MB
-%   chunks, so a large bundle is never held twice in memory. Without either
+%   its bytes with hash() in one call; MATLAB feeds
+%   java.security.MessageDigest in 16 MB chunks, so a large bundle is never
+%   held twice in memory. Without either
 %   (MATLAB started with -nojvm) it returns '' and warns once per session
 %   (sb3:sha256:unavailable): callers then check the size only.
 %
@@ -32,9 +33,10 @@ if fid < 0
   return;
 end
 if octave
-  data = fread(fid, Inf, '*uint8');
+  % Octave's char is one byte: '*char' reads the bytes unchanged, and hash takes them as is.
+  data = fread(fid, Inf, '*char').';
   fclose(fid);
-  hex = sb3.internal.sha256_hex(data);
+  hex = lower(hash('sha256', data));
   return;
 end
 md = java.security.MessageDigest.getInstance('SHA-256');
