@@ -26,6 +26,7 @@ from .generate import generate_matlab_function
 from .manifest import read_manifest
 from .modules import register_module
 from .safe_load import UnsafePickleError
+from .wrappers import register_passthrough_wrapper
 
 
 def matlab_path() -> Path:
@@ -55,6 +56,7 @@ __all__ = [
     "register_extractor",
     "register_features_extractor",
     "register_module",
+    "register_passthrough_wrapper",
     "run_experiment",
     "supported_algorithms",
 ]

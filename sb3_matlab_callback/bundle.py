@@ -25,11 +25,15 @@ from stable_baselines3.common.vec_env import VecNormalize, VecTransposeImage, un
 from . import __version__
 from .builder import Builder
 from .bundle_check import check_bundle, check_mat_variables
+from .critics import build_critic, critic_field, critic_values
 from .errors import BundleError, NonFiniteError
 from .extractors import find_extractor
+from .mat5 import encode_mat5
 from .program import Program
 from .reference import sample_observations
+from .reference_run import critic_reference, stacked_reference
 from .spaces import describe_space, matlab_field_name
+from .wrappers import EnvFolding, check_frame_space, check_stack_matches, frame_stack_field
 
 BUNDLE_FORMAT = "sb3-matlab-bundle"
 BUNDLE_FORMAT_VERSION = 1
@@ -46,12 +50,18 @@ _MAT_FIELD_NAME_BYTES = 64
 #: Program parameters that may hold +-Inf: bounds (an unbounded action space, clip_obs=inf).
 _INF_ALLOWED = frozenset({"low", "high", "clip_obs", "min_val", "max_val"})
 #: Where a bundle's VecNormalize statistics came from (``vec_normalize_source``).
-VEC_NORMALIZE_SOURCES = ("none", "argument", "model_env", "training_env")
+VEC_NORMALIZE_SOURCES = ("none", "argument", "model_env", "training_env", "env")
 
 
-def build_program(model: BaseAlgorithm, vec_normalize: VecNormalize | None = None) -> Program:
+def build_program(model: BaseAlgorithm, vec_normalize: VecNormalize | None = None, *,
+                  check_finite: bool = True, critic: bool = False, env: Any = None) -> Program:
     """Translate ``model``'s actor into a program (raises before anything is written).
 
+    :param critic: also translate the value side into ``program.critic`` (see :mod:`.critics`).
+    :param env: the VecEnv the model acts in, for its image layout (default ``model.env``).
+
+    :param check_finite: refuse NaN and Inf among the program's constants; ``False`` only
+        for callers that look for NaN themselves (finding which tensors a bundle uses).
     :raises UnsupportedError: for anything that cannot be exported.
     :raises NonFiniteError: naming the tensor or statistic that is NaN or infinite.
     :raises BundleError: when the program is too large for MAT v5.
@@ -62,10 +72,15 @@ def build_program(model: BaseAlgorithm, vec_normalize: VecNormalize | None = Non
         observation_space=model.policy.observation_space,
         normalize_images=getattr(model.policy, "normalize_images", True),
         obs_stats=observation_stats(vec_normalize),
-        image_layouts=image_layouts(model),
+        image_layouts=image_layouts(model, env),
     )
     extractor(model, builder)
-    check_finite_program(builder.program, model)
+    if critic:
+        builder.program.critic = build_critic(model, builder)
+        if check_finite:
+            check_finite_program(Program(ops=builder.program.critic.ops), model)
+    if check_finite:
+        check_finite_program(builder.program, model)
     check_mat_v5_size(program_fields(builder.program))
     return builder.program
 
@@ -185,7 +200,7 @@ def check_mat_v5_size(fields: dict[str, Any]) -> None:
                 "smaller network.")
 
 
-def image_layouts(model: BaseAlgorithm) -> dict[str, str]:
+def image_layouts(model: BaseAlgorithm, env: Any = None) -> dict[str, str]:
     """Return how the model's env gives each image observation (by Dict key, ``""`` if plain).
 
     SB3 wraps an env with channel-last images in ``VecTransposeImage``, so the policy
@@ -195,7 +210,7 @@ def image_layouts(model: BaseAlgorithm) -> dict[str, str]:
     """
     space = model.policy.observation_space
     keys = list(space.spaces) if isinstance(space, spaces.Dict) else [""]
-    env = getattr(model, "env", None)
+    env = getattr(model, "env", None) if env is None else env
     if env is None:
         return dict.fromkeys(keys, "HWC")
     transpose = unwrap_vec_wrapper(env, VecTransposeImage)
@@ -246,6 +261,8 @@ def build_bundle(
     reference_observations: Any = None,
     seed: int = 0,
     vec_normalize_source: str = "argument",
+    env_folding: EnvFolding | None = None,
+    critic: bool = False,
 ) -> dict[str, Any]:
     """Snapshot ``model`` into a bundle: a dict of MATLAB-ready values.
 
@@ -259,6 +276,10 @@ def build_bundle(
     :param vec_normalize_source: where ``vec_normalize`` came from, recorded as
         ``vec_normalize_source``: ``"argument"``, ``"model_env"`` or ``"training_env"``
         (``"none"`` is recorded when there are no statistics).
+    :param env_folding: the env's wrappers (:func:`~sb3_matlab_callback.wrappers.fold_env`):
+        with a ``VecFrameStack``, the bundle takes single frames, and ``vec_normalize``
+        applies to each frame when ``env_folding.normalize_inside``.
+    :param critic: also export the value side (``sb3.value``, ``sb3.q_value``).
     :return: the bundle, ready for :func:`encode_bundle`.
     :raises NonFiniteError: a weight, statistic, reference observation or reference
         action is NaN or infinite.
@@ -268,15 +289,35 @@ def build_bundle(
         raise ValueError(f"vec_normalize_source must be one of {VEC_NORMALIZE_SOURCES[1:]}, "
                          f"got {vec_normalize_source!r}")
     check_finite_statistics(vec_normalize)
-    program = build_program(model, vec_normalize)
-    if reference_observations is None:
-        rng = np.random.default_rng(seed)
-        reference_observations = sample_observations(model.observation_space, rng, NUM_REFERENCE)
-    _check_finite_reference(reference_observations, "reference observations")
-    actions = reference_actions(model, reference_observations, vec_normalize)
+    folding = env_folding or EnvFolding()
+    check_stack_matches(folding, model.policy.observation_space)
+    inside = vec_normalize if folding.normalize_inside else None
+    program = build_program(model, None if inside else vec_normalize, critic=critic,
+                            env=folding.env)
+    extra: dict[str, Any] = {}
+    if reference_observations is not None:  # before SB3 computes anything from them
+        _check_finite_reference(reference_observations, "reference observations")
+    if folding.frame_stack is not None:
+        check_frame_space(folding.frame_space)
+        reference_observations, starts, actions, values = stacked_reference(
+            model, folding, vec_normalize, reference_observations, seed, program.critic)
+        extra["episode_starts"] = starts.astype(np.float64).reshape(-1, 1)
+    else:
+        if reference_observations is None:
+            rng = np.random.default_rng(seed)
+            reference_observations = sample_observations(model.observation_space, rng,
+                                                         NUM_REFERENCE)
+        actions = reference_actions(model, reference_observations, vec_normalize)
+        values = None if program.critic is None else critic_values(
+            model, program.critic.kind, _normalized(reference_observations, vec_normalize),
+            actions)[0]
+        reference_observations = env_layout(reference_observations,
+                                            model.policy.observation_space,
+                                            image_layouts(model, folding.env))
     _check_finite_reference(actions, "the reference actions SB3's predict returned")
-    reference_observations = env_layout(reference_observations, model.policy.observation_space,
-                                        image_layouts(model))
+    if values is not None:
+        _check_finite_reference(values, "the reference values SB3's critic returned")
+    extra.update(critic_reference(values))
     scale = max(1.0, float(np.max(np.abs(actions)))) if actions.size else 1.0
     bundle = {
         "format": BUNDLE_FORMAT,
@@ -299,10 +340,14 @@ def build_bundle(
         "vec_normalize_source": vec_normalize_source if vec_normalize is not None else "none",
         **program_fields(program),
         "fingerprint": _fingerprint(program),
+        "frame_stack": frame_stack_field(folding, matlab_field_name,
+                                         observation_stats(inside)),
+        "critic": critic_field(program.critic),
         "reference": {
             "observations": _one_per_row(reference_observations),
             "actions": actions,
             "atol": REFERENCE_RTOL * scale,
+            **extra,
         },
     }
     check_mat_v5_size(bundle)
@@ -340,6 +385,10 @@ def _one_per_row(observations: Any) -> Any:
         return {matlab_field_name(key): _one_per_row(value) for key, value in observations.items()}
     observations = np.asarray(observations)
     return observations.reshape(-1, 1) if observations.ndim == 1 else observations
+
+
+def _normalized(observations: Any, vec_normalize: VecNormalize | None) -> Any:
+    return vec_normalize.normalize_obs(observations) if vec_normalize is not None else observations
 
 
 def reference_actions(
@@ -389,8 +438,10 @@ def encode_bundle(bundle: dict[str, Any], *, compress: bool = False) -> bytes:
         as ``single`` take the size float64 ones took compressed, and compressing costs
         about 20 times the rest of the encoding. ``load`` reads both kinds.
     """
+    if not compress:  # the bytes savemat writes, without its per-element overhead
+        return encode_mat5(_matlab_ready(bundle))
     buffer = io.BytesIO()
-    scipy.io.savemat(buffer, _matlab_ready(bundle), format="5", do_compression=bool(compress),
+    scipy.io.savemat(buffer, _matlab_ready(bundle), format="5", do_compression=True,
                      long_field_names=True, oned_as="row")
     return buffer.getvalue()
 

@@ -24,7 +24,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecNormalize
 
 from . import __version__
-from .bundle import _algorithm_name, active_vec_normalize, build_program, check_finite_statistics
+from .bundle import _algorithm_name, build_program, check_finite_statistics
 from .errors import ExportError, ExportFolderError, ExportWarning
 from .export_folder import (
     MAX_FILE_NAME_BYTES,
@@ -37,6 +37,7 @@ from .manifest import utc_now
 from .program import Program
 from .snapshot import Snapshot, Snapshotter
 from .spaces import describe_space
+from .wrappers import EnvFolding, check_frame_space, check_stack_matches, fold_env
 from .writer import BackgroundWriter, Outcome, atomic_write_bytes
 
 ON_ERROR = ("raise", "warn")
@@ -48,6 +49,10 @@ MAX_PENDING_LIMIT = 64
 _HOLDERS: weakref.WeakValueDictionary[str, MatlabExportCallback] = weakref.WeakValueDictionary()
 #: Placeholders ``save_path`` may hold, filled in at training start.
 PLACEHOLDERS = ("algorithm", "env_id", "seed")
+#: A group commit lists at most this many bundles in one manifest replace ...
+GROUP_MAX = 32
+#: ... and commits once its first bundle has waited this long (seconds), exports waiting or not.
+GROUP_SECONDS = 0.25
 
 
 @dataclass
@@ -98,6 +103,20 @@ class MatlabExportCallback(BaseCallback):
     :param run_metadata: extra JSON-serializable keys for the manifest's ``run`` metadata
         (``run_experiment`` adds the run's ``name`` and ``seed``); they override the
         callback's own keys.
+    :param compress: zlib-compress the bundles: smaller files (float32 weights, stored as
+        ``single``, compress little) for about 20 times the encoding time. Off by default.
+    :param critic: each bundle also carries the value side (``sb3.value``, ``sb3.q_value``),
+        as ``export_policy(..., critic=True)``.
+
+    The training env's wrappers are folded into each bundle as ``export_policy(...,
+    env=...)`` does: a ``VecFrameStack`` (MATLAB then feeds single frames) and its
+    ``VecNormalize`` inside or outside it. A wrapper that may change observations in
+    another way fails when training starts.
+
+    When exports come faster than the worker writes them, it commits them in groups: each
+    bundle file is written and fsynced as it is built, and the manifest is replaced once
+    for the whole group (at most ``GROUP_MAX`` bundles or ``GROUP_SECONDS``), so every
+    version is still committed, in order.
 
     ``save_path`` may hold the placeholders ``{algorithm}`` (e.g. ``SAC``), ``{env_id}``
     (the training env's Gymnasium id, e.g. ``Pendulum-v1``; characters other than letters,
@@ -115,9 +134,14 @@ class MatlabExportCallback(BaseCallback):
     def __init__(self, save_freq: int, save_path: str | os.PathLike, name_prefix: str = "policy",
                  keep_last: int | None = None, verbose: int = 0, *, on_error: str = "raise",
                  background: bool = True, max_pending: int = 2,
-                 run_metadata: dict[str, Any] | None = None) -> None:
+                 run_metadata: dict[str, Any] | None = None, compress: bool = False,
+                 critic: bool = False) -> None:
         save_freq, keep_last, max_pending = _check_arguments(
             save_freq, save_path, name_prefix, keep_last, verbose, on_error, background, max_pending)
+        if not isinstance(compress, bool | np.bool_):
+            raise ValueError(f"compress must be True or False, got {compress!r}.")
+        if not isinstance(critic, bool | np.bool_):
+            raise ValueError(f"critic must be True or False, got {critic!r}.")
         super().__init__(int(verbose))
         self.save_path_template = os.fspath(save_path)
         self.placeholders = _placeholders(self.save_path_template)
@@ -129,6 +153,8 @@ class MatlabExportCallback(BaseCallback):
         self.on_error = on_error
         self.background = background
         self.max_pending = max_pending
+        self.compress = bool(compress)
+        self.critic = bool(critic)
         self.export_folder: ExportFolder | None = None
         self.last_committed: Committed | None = None
         self.committed: list[Committed] = []
@@ -141,20 +167,30 @@ class MatlabExportCallback(BaseCallback):
         self._thread: threading.Thread | None = None
         self._learn_id: Any = None
         self._finalizer: weakref.finalize | None = None
+        self._group: list[Snapshot] = []  # written, waiting for one manifest replace (worker)
+        self._group_start = 0.0
 
     def _init_callback(self) -> None:
         self.close(report=False)  # a previous learn() that did not end cleanly
         self.save_path = self._resolve_save_path()
         self.save_path = Path(os.path.abspath(self.save_path))  # once: chdir may follow
-        venv = active_vec_normalize(self.model.get_vec_normalize_env())
+        folding = fold_env(self.model.get_env())  # refuses wrappers it cannot reproduce
+        venv = folding.vec_normalize
         check_finite_statistics(venv)
-        program = build_program(self.model, venv)  # unsupported -> UnsupportedError; nothing written
-        self._snapshotter = Snapshotter(self.model, buffers=self.max_pending + 2)
+        check_stack_matches(folding, self.model.policy.observation_space)
+        if folding.frame_stack is not None:
+            check_frame_space(folding.frame_space)
+        # unsupported -> UnsupportedError; nothing written
+        program = build_program(self.model, None if folding.normalize_inside else venv,
+                                critic=self.critic, env=folding.env)
+        self._snapshotter = Snapshotter(self.model, buffers=self.max_pending + 2,
+                                        env_folding=folding, critic=self.critic)
         folder = ExportFolder(self.save_path, self.name_prefix, self.keep_last,
-                              write_file=self._write_file, stage_hook=self._stage_hook)
+                              write_file=self._write_file, stage_hook=self._stage_hook,
+                              compress=self.compress)
         self._learn_id = getattr(self.model, "start_time", None)  # set by each learn()
         self._take_over_stale_holder()
-        folder.open(_algorithm_name(self.model), run=self._run_metadata(venv))
+        folder.open(_algorithm_name(self.model), run=self._run_metadata(venv, folding))
         try:
             folder.install_runtime(_runtime_source())
         except OSError as exc:
@@ -162,7 +198,8 @@ class MatlabExportCallback(BaseCallback):
             raise ExportFolderError(f"Cannot copy the MATLAB runtime into "
                                     f"{str(self.save_path / 'matlab')!r}: {exc}.") from exc
         try:
-            self._write_matlab_function(program)
+            if folding.frame_stack is None:  # generated functions take no frame stack
+                self._write_matlab_function(program)
         except BaseException:
             folder.close()
             raise
@@ -237,6 +274,8 @@ class MatlabExportCallback(BaseCallback):
             self._writer.close()
             outcomes = self._writer.drain()
             self._writer = None
+        if self._group:  # the last task commits its group; this is a safety net
+            outcomes.append(Outcome(value=self._commit_group()))
         if self.export_folder is not None:
             self.export_folder.close()
             if _HOLDERS.get(_folder_key(self.export_folder.folder)) is self:
@@ -244,8 +283,9 @@ class MatlabExportCallback(BaseCallback):
         if report:
             self._report(outcomes)
         else:  # still known to the caller, never raised
-            self.errors += [o.error or o.value.error for o in outcomes
-                            if o.error is not None or o.value.error is not None]
+            self.errors += [o.error for o in outcomes if o.error is not None]
+            self.errors += [r.error for o in outcomes if o.error is None for r in o.value
+                            if r.error is not None]
 
     def _take_over_stale_holder(self) -> None:
         """Close the callback of this process that holds ``save_path`` if its ``learn()`` is over.
@@ -298,26 +338,53 @@ class MatlabExportCallback(BaseCallback):
             return "new_best"
         return "event"
 
-    def _commit(self, snap: Snapshot) -> _Result:
-        """Build, write and commit one snapshot (worker thread); never raises."""
+    def _commit(self, snap: Snapshot) -> list[_Result]:
+        """Build and write one snapshot; commit the group once no export waits (worker); never raises.
+
+        :return: the results of the snapshots this call settled: none while the group
+            grows, the whole group when it commits, and this snapshot when it failed.
+        """
+        results = []
         try:
             assert self.export_folder is not None and self._snapshotter is not None
             bundle = self._snapshotter.build(snap)
-            committed = self.export_folder.commit(bundle, ep_rew_mean=snap.ep_rew_mean,
-                                                  trigger=snap.trigger)
-            return _Result(snap, committed=committed)
+            self.export_folder.stage(bundle, ep_rew_mean=snap.ep_rew_mean, trigger=snap.trigger)
+            if not self._group:
+                self._group_start = time.perf_counter()
+            self._group.append(snap)
         except Exception as exc:
-            return _Result(snap, error=exc)
+            results.append(_Result(snap, error=exc))
+        if self._group and self._group_due():
+            results += self._commit_group()
+        return results
+
+    def _group_due(self) -> bool:
+        """Whether to commit the staged group now: no export waits, or the group is full or old."""
+        writer = self._writer
+        return (writer is None or writer.waiting == 0 or len(self._group) >= GROUP_MAX
+                or time.perf_counter() - self._group_start >= GROUP_SECONDS)
+
+    def _commit_group(self) -> list[_Result]:
+        """Commit the staged bundles with one manifest replace; never raises."""
+        group, self._group = self._group, []
+        try:
+            assert self.export_folder is not None
+            committed = self.export_folder.commit_staged()
+        except Exception as exc:  # the manifest was not replaced: the whole group failed
+            return [_Result(snap, error=exc) for snap in group]
+        return [_Result(snap, committed=c) for snap, c in zip(group, committed, strict=True)]
 
     def _report(self, outcomes: list[Outcome]) -> None:
         """Log finished writes; raise or warn about failed ones (training thread)."""
         for outcome in outcomes:
-            result = outcome.value
-            if outcome.error is not None or result.error is not None:
-                self._failed(result.snapshot.version if result else None,
-                             outcome.error or result.error)
-            else:
-                self._committed(result.committed)
+            if outcome.error is not None:
+                self._failed(None, outcome.error)
+                continue
+            for result in outcome.value:
+                if result.error is not None:
+                    self._failed(result.snapshot.version, result.error)
+                else:
+                    self._committed(result.committed)
 
     def _committed(self, committed: Committed) -> None:
         self.last_committed = committed
@@ -363,7 +430,7 @@ class MatlabExportCallback(BaseCallback):
                                  f"{why[name]}. Write that part of save_path out instead.")
         return Path(self.save_path_template.format(**values))
 
-    def _run_metadata(self, venv: VecNormalize | None) -> dict[str, Any]:
+    def _run_metadata(self, venv: VecNormalize | None, folding: EnvFolding) -> dict[str, Any]:
         """Describe this training run for the manifest's ``run``."""
         model = self.model
         return {
@@ -374,6 +441,9 @@ class MatlabExportCallback(BaseCallback):
             "observation_space": str(model.observation_space),
             "action_space": str(model.action_space),
             "vec_normalize": venv is not None,
+            "frame_stack": (int(folding.frame_stack.stacked_obs.n_stack)
+                            if folding.frame_stack is not None else None),
+            "critic": self.critic,
             "name_prefix": self.name_prefix,
             "save_freq": self.save_freq,
             "keep_last": self.keep_last,

@@ -2,7 +2,7 @@
 
 Subcommands:
 - ``matlab-path``: print the folder to ``addpath`` in MATLAB/Octave.
-- ``export MODEL.zip OUT.mat [--algo SAC] [--vecnormalize STATS.pkl] [--trust-pickle]``: export a
+- ``export MODEL.zip OUT.mat [--algo SAC] [--vecnormalize STATS.pkl] [--critic] [--trust-pickle]``: export a
   saved model; the files are read without running code from them (docs/security.md).
 - ``info BUNDLE.mat``: summarize a bundle.
 - ``verify BUNDLE.mat``: run ``sb3.verify`` on the bundle in GNU Octave.
@@ -30,7 +30,8 @@ from .export_file import export_policy_file
 
 def _export(args: argparse.Namespace) -> int:
     path = export_policy_file(args.model, args.out, algorithm=args.algo,
-                              vec_normalize=args.vecnormalize, trust_pickle=args.trust_pickle)
+                              vec_normalize=args.vecnormalize, trust_pickle=args.trust_pickle,
+                              critic=args.critic)
     print(f"wrote {path}")
     return 0
 
@@ -102,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--algo", help="algorithm class name, e.g. SAC; inferred from the saved "
                      "policy class when only one algorithm uses it")
     exp.add_argument("--vecnormalize", help="VecNormalize statistics saved with .save()")
+    exp.add_argument("--critic", action="store_true",
+                     help="also export the value side, for sb3.value / sb3.q_value in MATLAB")
     exp.add_argument("--trust-pickle", action="store_true",
                      help="load with SB3's own unpickling, which runs code from the files: only "
                      "for files you trust (default: a safe loader that runs nothing)")

@@ -31,6 +31,7 @@ def export_policy_file(
     algorithm: str | type[BaseAlgorithm] | None = None,
     vec_normalize: str | Path | None = None,
     trust_pickle: bool = False,
+    critic: bool = False,
 ) -> Path:
     """Export the policy of a ``model.save()`` zip to a bundle, without running code from it.
 
@@ -48,6 +49,7 @@ def export_policy_file(
     :param vec_normalize: a ``VecNormalize.save()`` file whose observation statistics the
         bundle carries.
     :param trust_pickle: unpickle with SB3's loaders (runs code from the files).
+    :param critic: also export the value side (``sb3.value``, ``sb3.q_value``).
     :return: the bundle's path.
     :raises UnsafePickleError: for anything outside the allowlist; nothing is written.
     """
@@ -60,7 +62,7 @@ def export_policy_file(
     if vec_normalize is not None:
         venv = (_trusted_vec_normalize(vec_normalize, model) if trust_pickle
                 else _safe_vec_normalize(vec_normalize, model))
-    return export_policy(model, out, vec_normalize=venv)
+    return export_policy(model, out, vec_normalize=venv, critic=critic)
 
 
 def _algorithm_class(algorithm: str | type[BaseAlgorithm] | None) -> type[BaseAlgorithm] | None:

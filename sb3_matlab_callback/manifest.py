@@ -101,12 +101,31 @@ def with_checkpoint(manifest: dict[str, Any], entry: dict[str, Any],
     :return: ``(manifest, dropped_files)``. Delete the dropped files only after the new
         manifest is committed.
     """
+    return with_checkpoints(manifest, [entry], keep_last)
+
+
+def with_checkpoints(manifest: dict[str, Any], entries: list[dict[str, Any]],
+                     keep_last: int | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Return a new manifest with ``entries`` appended (a group commit), and the files dropped.
+
+    :param manifest: the current manifest (left unchanged).
+    :param entries: :func:`checkpoint_entry` dicts in ascending version order, each above
+        every listed version.
+    :param keep_last: keep only this many newest checkpoints; ``None`` keeps all. A file
+        both added and dropped here is among the dropped files.
+    :return: ``(manifest, dropped_files)``. Delete the dropped files only after the new
+        manifest is committed.
+    """
     checkpoints = manifest["checkpoints"]
-    if checkpoints and entry["version"] <= checkpoints[-1]["version"]:
-        raise ValueError(f"version {entry['version']} is not above the latest listed "
-                         f"version {checkpoints[-1]['version']}")
-    out = copy.deepcopy(manifest)
-    out["checkpoints"].append(dict(entry))
+    last = checkpoints[-1]["version"] if checkpoints else 0
+    for entry in entries:
+        if entry["version"] <= last:
+            raise ValueError(f"version {entry['version']} is not above the latest listed "
+                             f"version {last}")
+        last = entry["version"]
+    listed = [dict(c) for c in checkpoints] + [dict(e) for e in entries]
+    out = {key: listed if key == "checkpoints" else copy.deepcopy(value)  # same key order
+           for key, value in manifest.items()}
     dropped: list[str] = []
     if keep_last is not None and len(out["checkpoints"]) > keep_last:
         cut = len(out["checkpoints"]) - keep_last

@@ -51,6 +51,9 @@ class Program:
     #: Registers holding images: ``N x H x W x C`` arrays, by register, with the torch
     #: per-sample shape ``(C, H, W)``. Every other register is ``N x d``.
     spatial: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    #: The value side (``critic=True``): a :class:`~sb3_matlab_callback.critics.CriticProgram`
+    #: whose ops use these registers but are kept apart from ``ops``.
+    critic: Any = None
 
     def new_register(self) -> int:
         """Allocate a register and return its 1-based index."""

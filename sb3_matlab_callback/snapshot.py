@@ -33,7 +33,16 @@ from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.utils import safe_mean
 from stable_baselines3.common.vec_env import VecNormalize
 
-from .bundle import active_vec_normalize, build_bundle
+from .bundle import (
+    NUM_REFERENCE,
+    active_vec_normalize,
+    build_bundle,
+    build_program,
+    program_fields,
+    reference_actions,
+)
+from .reference import sample_observations
+from .wrappers import EnvFolding, place_vec_normalize
 
 
 @dataclass
@@ -124,12 +133,19 @@ class Snapshotter:
     :param model: the live model.
     :param buffers: how many snapshot buffer sets to allocate up front (the most
         snapshots alive at once: those waiting, the one being built and the last one).
+    :param env_folding: the training env's wrappers (frame stack, ``VecNormalize``); its
+        ``VecNormalize`` statistics are copied at each snapshot. ``None``: the model's
+        ``get_vec_normalize_env()``, no frame stack.
+    :param critic: each bundle also carries the critics (``critic=True``).
     """
 
-    def __init__(self, model: BaseAlgorithm, buffers: int = 4) -> None:
+    def __init__(self, model: BaseAlgorithm, buffers: int = 4, *,
+                 env_folding: EnvFolding | None = None, critic: bool = False) -> None:
         self.model = model
+        self.env_folding = env_folding  # the training env's frame stack and VecNormalize
+        self.critic = critic
         self._policy = model.policy
-        self._shadow = make_shadow(model)
+        self._shadow = make_shadow(model, everything=critic)
         self._buffers = buffers
         self._pool = self._new_pool()
         self._lock = threading.Lock()
@@ -153,13 +169,14 @@ class Snapshotter:
         """
         start = time.perf_counter()
         model = self.model
-        venv = freeze_vec_normalize(model.get_vec_normalize_env())
+        venv = freeze_vec_normalize(self.env_folding.vec_normalize if self.env_folding is not None
+                                    else model.get_vec_normalize_env())
         snap = Snapshot(version, int(model.num_timesteps), episode_reward_mean(model), trigger,
                         vec_normalize=venv,
                         attributes={name: getattr(model, name) for name in MODEL_ATTRIBUTES
                                     if hasattr(model, name)})
         if self._shadow is not None and model.policy is not self._policy:  # policy replaced
-            self._policy, self._shadow = model.policy, make_shadow(model)
+            self._policy, self._shadow = model.policy, make_shadow(model, everything=self.critic)
             self._pool = self._new_pool()
         picked = self._shadow.pick(model.policy) if self._shadow is not None else None
         snap.tensors = self._pool.copy(_tensors(model.policy) if picked is None else picked)
@@ -168,7 +185,8 @@ class Snapshotter:
         else:
             snap.bundle = build_bundle(model, vec_normalize=venv, version=version,
                                        num_timesteps=snap.num_timesteps,
-                                       vec_normalize_source="training_env")
+                                       vec_normalize_source="training_env",
+                                       **self._options(venv))
             snap.loaded = True
         with self._lock:
             previous, self.last = self.last, snap
@@ -208,20 +226,29 @@ class Snapshotter:
             if snap is not self.last:  # the last one stays for unchanged()
                 self._release(snap)
         return build_bundle(snap.shadow.model, vec_normalize=snap.vec_normalize,
+                            **self._options(snap.vec_normalize),
                             version=snap.version, num_timesteps=snap.num_timesteps,
                             vec_normalize_source="training_env")
+
+    def _options(self, venv: VecNormalize | None) -> dict[str, Any]:
+        """``build_bundle``'s frame stack and critic options, with this snapshot's statistics."""
+        folding = (None if self.env_folding is None
+                   else place_vec_normalize(self.env_folding, venv))
+        return {"env_folding": folding, "critic": self.critic}
 
     def _release(self, snap: Snapshot) -> None:
         self._pool.release(snap.tensors)
         snap.tensors = []
 
 
-def make_shadow(model: BaseAlgorithm) -> _Shadow | None:
+def make_shadow(model: BaseAlgorithm, everything: bool = False) -> _Shadow | None:
     """Make a private copy of ``model`` whose policy is a deep copy.
 
     Optimizers and the per-call state of action distributions (tensors of the last
     forward pass, which cannot be deep-copied mid-training) are left out.
 
+    :param everything: copy every policy tensor at each snapshot (``critic=True``: the
+        bundle depends on the critics too), instead of finding the ones the actor uses.
     :return: ``None`` when the policy cannot be copied.
     """
     try:
@@ -238,7 +265,8 @@ def make_shadow(model: BaseAlgorithm) -> _Shadow | None:
     tensors = _tensors(policy)
     if names != _tensor_names(model.policy) or not _same_layout(_tensors(model.policy), tensors):
         return None
-    selected = program_tensors(shadow, tensors)
+    # critic=True: every tensor (the critics' too) is copied for each snapshot
+    selected = list(range(len(tensors))) if everything else program_tensors(shadow, tensors)
     return _Shadow(shadow, [names[i] for i in selected], [tensors[i] for i in selected])
 
 
@@ -250,6 +278,8 @@ def program_tensors(model: BaseAlgorithm, tensors: list[th.Tensor]) -> list[int]
     state spec or the reference actions. Other tensors are always selected.
     """
     selected = []
+    observations = sample_observations(model.observation_space, np.random.default_rng(0),
+                                       NUM_REFERENCE)
     with th.no_grad():
         for index, tensor in enumerate(tensors):
             if not tensor.is_floating_point() or tensor.numel() == 0:
@@ -258,7 +288,7 @@ def program_tensors(model: BaseAlgorithm, tensors: list[th.Tensor]) -> list[int]
             saved = tensor.clone()
             tensor.fill_(float("nan"))
             try:
-                poisoned = _has_nan(build_bundle(model))
+                poisoned = _reaches_bundle_as_nan(model, observations)
             except Exception:
                 poisoned = True
             finally:
@@ -266,6 +296,19 @@ def program_tensors(model: BaseAlgorithm, tensors: list[th.Tensor]) -> list[int]
             if poisoned:
                 selected.append(index)
     return selected or list(range(len(tensors)))
+
+
+def _reaches_bundle_as_nan(model: BaseAlgorithm, observations: Any) -> bool:
+    """Whether a NaN is in ``model``'s program, its state spec or its reference actions.
+
+    The program is built without its finiteness check, whose error message scans every
+    policy tensor: a poisoned tensor is expected here, and each check would cost the
+    training start milliseconds.
+    """
+    program = build_program(model, check_finite=False)
+    if _has_nan(program_fields(program)):
+        return True
+    return _has_nan(reference_actions(model, observations, None))
 
 
 def _has_nan(value: Any) -> bool:

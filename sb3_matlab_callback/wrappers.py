@@ -56,6 +56,8 @@ class EnvFolding:
     :param normalize_inside: whether that ``VecNormalize`` sits inside the frame stack.
     :param transposed: whether SB3's ``VecTransposeImage`` wraps the env.
     :param frame_space: the observation space of one frame, as the unwrapped env gives it.
+    :param env: the env itself (its ``VecTransposeImage`` gives the image layout).
+    :param wrappers: the names of its wrappers, from the outside in.
     """
 
     frame_stack: VecFrameStack | None = None
@@ -63,6 +65,7 @@ class EnvFolding:
     normalize_inside: bool = False
     transposed: VecTransposeImage | None = None
     frame_space: spaces.Space | None = None
+    env: VecEnv | None = None
     wrappers: list[str] = field(default_factory=list)
 
 
@@ -73,11 +76,11 @@ def fold_env(env: VecEnv | None) -> EnvFolding:
         cannot reproduce, naming it; for two frame stacks, or two ``VecNormalize`` that
         both normalize observations; for a ``VecTransposeImage`` that is not outermost.
     """
-    folding = EnvFolding()
     if env is None:
-        return folding
+        return EnvFolding()
     if not isinstance(env, VecEnv):
         raise TypeError(f"env must be a VecEnv (the one the model acts in), got {type(env).__name__}.")
+    folding = EnvFolding(env=env)
     venv: VecEnv = env
     depth = 0
     while isinstance(venv, VecEnvWrapper):
@@ -123,7 +126,7 @@ def _refused(wrapper: VecEnvWrapper, why: str) -> UnsupportedError:
 
 # --------------------------------------------------------------------------- bundle field
 def stacks_by_key(frame_stack: VecFrameStack) -> dict[str, StackedObservations]:
-    """The ``StackedObservations`` of each Dict key (``""`` for a plain observation)."""
+    """Return the ``StackedObservations`` of each Dict key (``""`` for a plain observation)."""
     stacked = frame_stack.stacked_obs
     if isinstance(frame_stack.observation_space, spaces.Dict):
         return dict(stacked.sub_stacked_observations)
@@ -131,7 +134,7 @@ def stacks_by_key(frame_stack: VecFrameStack) -> dict[str, StackedObservations]:
 
 
 def channels_order(frame_stack: VecFrameStack) -> str | dict[str, str]:
-    """The ``channels_order`` that makes a new ``StackedObservations`` stack as ``frame_stack``."""
+    """Return the ``channels_order`` that makes a new ``StackedObservations`` stack the same."""
     orders = {key: "first" if sub.channels_first else "last"
               for key, sub in stacks_by_key(frame_stack).items()}
     return orders[""] if "" in orders else orders
@@ -229,7 +232,7 @@ def stack_sequence(folding: EnvFolding, frames: Any, starts: np.ndarray,
         if t == 0:
             stacked = stack.reset(frame)
         else:
-            infos = [{"terminal_observation": _take(frame, 0)}] if start else [{}]
+            infos = [{"terminal_observation": _first(frame)}] if start else [{}]
             stacked, _ = stack.update(frame, np.array([bool(start)]), infos)
         stacked = _copy(stacked)
         if outside is not None:
@@ -242,6 +245,13 @@ def _take(batch: Any, t: int) -> Any:
     if isinstance(batch, dict):
         return {key: value[t:t + 1] for key, value in batch.items()}
     return batch[t:t + 1]
+
+
+def _first(batch: Any) -> Any:
+    """One env's observation of a batch of one (a ``terminal_observation`` for ``update``)."""
+    if isinstance(batch, dict):
+        return {key: np.array(value[0], copy=True) for key, value in batch.items()}
+    return np.array(batch[0], copy=True)
 
 
 def _copy(value: Any) -> Any:
@@ -265,3 +275,40 @@ def check_frame_space(space: spaces.Space | None) -> None:
         if not isinstance(sub, spaces.Box):
             raise UnsupportedError(f"Unsupported frame space {sub} under VecFrameStack: SB3 "
                                    "stacks Box observations (or Dict keys of Box) only.")
+
+
+def place_vec_normalize(folding: EnvFolding, vec_normalize: VecNormalize | None) -> EnvFolding:
+    """Return ``folding`` with ``vec_normalize`` placed inside or outside its frame stack.
+
+    A ``VecNormalize`` passed apart from the env takes the place of the env's own; when
+    the env has none, its statistics' shape tells: one frame's shape (inside the stack) or
+    the stacked shape (outside).
+
+    :raises UnsupportedError: statistics that fit neither.
+    """
+    fs = folding.frame_stack
+    if fs is None or vec_normalize is None or vec_normalize is folding.vec_normalize:
+        return folding
+    if folding.vec_normalize is not None:
+        inside = folding.normalize_inside
+    else:
+        stats = _stats_shapes(vec_normalize)
+        frames = _shapes(fs.venv.observation_space)
+        if stats == frames:
+            inside = True
+        elif stats == _shapes(fs.observation_space):
+            inside = False
+        else:
+            raise UnsupportedError(
+                f"The VecNormalize statistics have shape {stats}: neither one frame's "
+                f"{frames} nor the stacked observation's {_shapes(fs.observation_space)} of "
+                "the env's VecFrameStack.")
+    return EnvFolding(fs, vec_normalize, inside, folding.transposed, folding.frame_space,
+                      folding.env, folding.wrappers)
+
+
+def _stats_shapes(vec_normalize: VecNormalize) -> Any:
+    rms = vec_normalize.obs_rms
+    if isinstance(rms, dict):
+        return {key: tuple(np.shape(stat.mean)) for key, stat in rms.items()}
+    return tuple(np.shape(rms.mean))

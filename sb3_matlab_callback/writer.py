@@ -58,7 +58,7 @@ def check_writable_folder(folder: Path) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False,
-                       temp_suffix: str | None = None) -> None:
+                       temp_suffix: str | None = None, sync_folder: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see either nothing or the whole file.
 
     :param path: the file to write; its folder must exist.
@@ -66,9 +66,33 @@ def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False,
     :param exclusive: refuse (``FileExistsError``) when ``path`` exists, so a committed
         file is never rewritten.
     :param temp_suffix: the temp file's suffix; defaults to ``path``'s.
+    :param sync_folder: fsync the folder after the rename. ``False`` leaves it to the
+        caller, who must fsync the folder before anything that relies on the rename (a
+        group commit fsyncs it once for several files, before the manifest lists them).
     :raises OSError: on any I/O failure; the temp file is removed and ``path`` untouched.
     """
     path = Path(path)
+    tmp = write_temp_file(path, data, temp_suffix=temp_suffix)
+    try:
+        if exclusive and path.exists():
+            raise FileExistsError(f"{str(path)!r} exists; a committed file is never rewritten.")
+        replace_with_retry(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if sync_folder:
+        fsync_folder(path.parent)
+
+
+def write_temp_file(path: Path, data: bytes, *, temp_suffix: str | None = None) -> str:
+    """Write ``data`` to a new temp file next to ``path``; flush and fsync it; return its name.
+
+    The first half of :func:`atomic_write_bytes`: renaming it to ``path`` and fsyncing the
+    folder are left to the caller, so several files can share one folder fsync.
+
+    :raises OSError: on any I/O failure; the temp file is removed.
+    """
     suffix = path.suffix if temp_suffix is None else temp_suffix
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=path.parent)
     try:
@@ -78,14 +102,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False,
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if exclusive and path.exists():
-            raise FileExistsError(f"{str(path)!r} exists; a committed file is never rewritten.")
-        replace_with_retry(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_folder(path.parent)
+    return tmp
 
 
 def replace_with_retry(
@@ -327,6 +348,8 @@ class BackgroundWriter:
     def __init__(self, name: str = "sb3-matlab-writer", max_pending: int = 2) -> None:
         self._tasks: queue.Queue = queue.Queue(maxsize=max(1, max_pending))
         self._outcomes: collections.deque[Outcome] = collections.deque()
+        self._waiting = 0  # submitted tasks the worker has not started (a submit may still block)
+        self._waiting_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -340,7 +363,14 @@ class BackgroundWriter:
         """Queue ``task`` (blocks while ``max_pending`` tasks already wait)."""
         if not self.alive:
             raise RuntimeError("BackgroundWriter is closed.")
+        with self._waiting_lock:
+            self._waiting += 1
         self._tasks.put(task)
+
+    @property
+    def waiting(self) -> int:
+        """How many submitted tasks have not started yet (a task may ask: more work behind me?)."""
+        return self._waiting
 
     def drain(self) -> list[Outcome]:
         """Return and forget the outcomes of the tasks finished so far, oldest first."""
@@ -368,6 +398,8 @@ class BackgroundWriter:
             try:
                 if task is self._STOP:
                     return
+                with self._waiting_lock:
+                    self._waiting -= 1
                 try:
                     self._outcomes.append(Outcome(value=task()))
                 except BaseException as exc:  # reported to the submitting thread

@@ -128,6 +128,8 @@ def test_poll_survives_retention_removing_the_listed_file(run_folder: Path,
     stale["checkpoints"].append({**stale["checkpoints"][-1], "version": 4,
                                  "file": "policy_v000004.mat"})
     stale["latest"] = 4
+    if "next_version" in stale:
+        stale["next_version"] = 5  # a valid manifest: next_version stays above latest
     (folder / MANIFEST_NAME).write_bytes(encode_manifest(stale))
 
     def commit_later() -> None:

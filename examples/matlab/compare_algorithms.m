@@ -100,7 +100,8 @@ for k = 1:numel(listing)
   end
 end
 error('compare:noRuntime', ['The +sb3 runtime is not on the path and no run under %s ' ...
-                            'carries one yet: addpath the output of sb3-matlab matlab-path.'], root);
+                            'carries one yet: addpath the output of ' ...
+                            'sb3-matlab matlab-path.'], root);
 end
 
 function [th0, thdot0] = initial_states(count)
@@ -183,8 +184,8 @@ for t = 1:horizon
   u = double(sb3.predict(policy, [cos(th), sin(th), thdot]));
   u = min(max(u(:, 1), -max_torque), max_torque);
   angle = mod(th + pi, 2 * pi) - pi;
-  total = total - (angle .^ 2 + 0.1 * thdot .^ 2 + 0.001 * u .^ 2);
-  thdot = thdot + (3 * g / (2 * len) * sin(th) + 3.0 / (mass * len ^ 2) * u) * dt;
+  total = total - (angle.^2 + 0.1 * thdot.^2 + 0.001 * u.^2);
+  thdot = thdot + (3 * g / (2 * len) * sin(th) + 3.0 / (mass * len^2) * u) * dt;
   thdot = min(max(thdot, -max_speed), max_speed);
   th = th + thdot * dt;
 end

@@ -16,6 +16,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import __version__
 from ..errors import BundleError
 from ..program import Program
@@ -54,6 +56,7 @@ def load_program_spec(bundle: BundleSource, *, observation_space: dict[str, Any]
         from ..bundle import load_bundle
 
         fields, origin = load_bundle(bundle), Path(bundle).name
+    _refuse_frame_stack(fields, origin)
     spec = program_spec(fields, algorithm=str(fields.get("algorithm") or algorithm),
                         origin=origin)
     spec.float_inputs = _float_inputs(spec, fields.get("observation_space"))
@@ -64,6 +67,19 @@ def load_program_spec(bundle: BundleSource, *, observation_space: dict[str, Any]
             f"to {architecture_fingerprint(spec)}: it was written by another version of "
             "sb3-matlab-callback. Export it again with this version.")
     return spec
+
+
+def _refuse_frame_stack(fields: dict[str, Any], origin: str) -> None:
+    """Refuse a frame-stacked bundle: a generated function takes no stack argument (yet)."""
+    stack = fields.get("frame_stack")
+    if isinstance(stack, dict) and float(np.asarray(stack.get("n_stack", 0)).ravel()[0]) > 0:
+        from ..errors import UnsupportedError
+
+        raise UnsupportedError(
+            f"Cannot generate a MATLAB function from {origin}: it stacks "
+            f"{int(float(np.asarray(stack['n_stack']).ravel()[0]))} frames (VecFrameStack), and "
+            "generated functions take no frame stack. Use sb3.predict, which carries the stack "
+            "in 'State' (docs/simulink.md).")
 
 
 def _float_inputs(spec: ProgramSpec, space: dict[str, Any] | None) -> set[int]:

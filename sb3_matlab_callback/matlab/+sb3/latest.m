@@ -50,7 +50,7 @@ memo = [];
 for attempt = 1:attempts
   [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'latest');
   if strcmp(kind, 'none')
-    throw(err);
+    error(err);
   elseif strcmp(kind, 'ok')
     entry = m.checkpoints{end};
     path = fullfile(save_path, entry.file);

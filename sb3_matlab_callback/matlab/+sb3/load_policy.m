@@ -23,6 +23,13 @@ function policy = load_policy(bundle_path, varargin)
 %
 %   BUNDLE_PATH and the option may be char vectors or string scalars. Only
 %   regular files are opened, and only the bundle's own variables are read.
+%   Before anything runs, every variable is checked to hold only numbers,
+%   text, structs and cells (no object, function handle or sparse matrix),
+%   and the program is checked against itself (sb3.internal.check_program):
+%   every op's name, fields, weight sizes and register indices. A bundle
+%   that fails raises sb3:load_policy:corrupt naming the op (also for an op
+%   this runtime does not know); it never causes an indexing error in
+%   sb3.predict.
 %
 %   Errors: sb3:load_policy:badOption, sb3:load_policy:badPath, sb3:load_policy:notFound,
 %   sb3:load_policy:corrupt, sb3:load_policy:notBundle,
@@ -52,17 +59,14 @@ required = {'format', 'format_version', 'algorithm', 'version', 'num_timesteps',
             'num_registers', 'reference'};
 % Only the bundle's own variables are read, whatever else the file holds.
 known = [required, {'recurrent', 'policy_class', 'created', 'producer', 'vec_normalize', ...
-                    'run_id', 'fingerprint'}];
-try
-  listed = whos('-file', bundle_path);
-  names = intersect(known, {listed.name});
-  S = struct();
-  if ~isempty(names)
-    S = load(bundle_path, '-mat', names{:});
-  end
-catch err
-  error('sb3:load_policy:corrupt', 'Cannot read bundle %s (corrupt or not a MAT file): %s', ...
-        bundle_path, err.message);
+                    'run_id', 'fingerprint', 'frame_stack', 'critic'}];
+S = sb3.internal.load_known(bundle_path, known);
+% Classes first: no overloaded method of an object may run on what the file holds.
+where = sb3.internal.check_classes(S, 'the bundle', 8, 'ops');
+if ~isempty(where)
+  error('sb3:load_policy:corrupt', ...
+        'Bundle %s: %s; a bundle holds only numbers, text, structs and cells.', ...
+        bundle_path, strrep(where, 'the bundle.', ''));
 end
 if ~isfield(S, 'format') || ~strcmp(S.format, 'sb3-matlab-bundle')
   error('sb3:load_policy:notBundle', '%s is a MAT file but not an sb3-matlab bundle.', bundle_path);
@@ -78,6 +82,7 @@ if ~(isnumeric(v) && isscalar(v) && isreal(v) && v == 1)
         'Bundle %s has format_version %s; this runtime reads version 1.', ...
         bundle_path, mat2str(v));
 end
+sb3.internal.check_program(S, bundle_path);
 
 policy = struct();
 policy.path = bundle_path;
@@ -101,6 +106,16 @@ policy.raw_ops = S.ops;
 policy.fingerprint = '';
 if isfield(S, 'fingerprint') && ischar(S.fingerprint)
   policy.fingerprint = S.fingerprint;
+end
+
+% VecFrameStack (sb3.predict then takes single frames) and the value side (critic=True).
+policy.frame_stack = sb3.internal.compile_frame_stack([]);
+if isfield(S, 'frame_stack')
+  policy.frame_stack = sb3.internal.compile_frame_stack(S.frame_stack);
+end
+policy.critic = sb3.internal.compile_critic([], precision);
+if isfield(S, 'critic')
+  policy.critic = sb3.internal.compile_critic(S.critic, precision);
 end
 
 policy.inputs = cell(1, numel(S.inputs));
@@ -128,7 +143,7 @@ policy.fast_fn = [];
 policy.fast_d = -1;
 policy.fast_limit = 0;
 if numel(policy.inputs) == 1 && ~policy.inputs{1}.is_dict && policy.inputs{1}.flat && ...
-   strcmp(policy.inputs{1}.kind, 'box')
+   strcmp(policy.inputs{1}.kind, 'box') && policy.frame_stack.n_stack == 0
   [fn, limit] = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output, ...
                                              policy.inputs{1}, precision);
   if ~isempty(fn)
@@ -140,6 +155,7 @@ end
 % Identity of the checkpoint, filled in by sb3.poll from the manifest.
 policy.sha256 = '';
 policy.run_id = '';
+policy.poll_stamp = [];
 if isfield(S, 'run_id') && ischar(S.run_id)
   policy.run_id = S.run_id;
 end

@@ -15,6 +15,13 @@ function [err, ties] = verify(policy, tol)
 %   accepted that way: the chosen scores differ by at most
 %   1e-5 * max(1, |largest score|) (for MultiBinary: the logit is within that of 0).
 %
+%   A frame-stacked bundle's reference is one env's sequence of single frames
+%   with its episode starts: it is replayed step by step, carrying the
+%   stack (and the LSTM state) in 'State'. A bundle exported with
+%   critic=True also checks sb3.value / sb3.q_value (on the reference
+%   actions) against the critic outputs SB3 gave at export, within the
+%   bundle's reference.critic.atol.
+%
 %   ERR = sb3.verify(POLICY, TOL) uses tolerance TOL instead.
 %
 %   Usage:
@@ -36,7 +43,7 @@ if nargin < 2
     tol = ref.atol;
   end
 end
-actions = sb3.predict(policy, ref.observations);
+[actions, values] = sb3.internal.replay_reference(policy);
 expected = double(ref.actions);
 if ~isequal(size(actions), size(expected))
   error('sb3:verify:mismatch', 'Policy %s returned actions of size %s; the reference has %s.', ...
@@ -54,7 +61,7 @@ if ~all(isfinite(actions(:)))
 end
 deviation = abs(actions - expected);
 ties = 0;
-if policy.discrete && any(deviation(:) > tol)
+if policy.discrete && any(deviation(:) > tol) && ~isfield(ref, 'episode_starts')
   tied = sb3.internal.near_ties(policy, ref.observations, expected);
   ties = nnz(tied & deviation > tol);
   deviation(tied) = 0;
@@ -64,5 +71,14 @@ if ~(err <= tol)
   error('sb3:verify:mismatch', ...
         ['Policy %s (version %d) deviates from SB3''s predict by %g on its %d reference ' ...
          'observations; tolerance %g.'], policy.path, policy.version, err, size(expected, 1), tol);
+end
+if ~isempty(values)
+  expected_values = double(ref.critic.values);
+  value_err = max([0; abs(values(:) - expected_values(:))]);
+  if ~isequal(size(values), size(expected_values)) || ~(value_err <= ref.critic.atol)
+    error('sb3:verify:mismatch', ...
+          ['Policy %s (version %d): its critic deviates from SB3''s by %g on the reference; ' ...
+           'tolerance %g.'], policy.path, policy.version, value_err, ref.critic.atol);
+  end
 end
 end

@@ -18,10 +18,10 @@ function [m, problem] = check_manifest(m)
 problem = '';
 if ~isstruct(m) || ~isscalar(m)
   problem = 'its top level must be a JSON object';
-elseif ~isfield(m, 'format') || ~isequal(m.format, 'sb3-matlab-manifest')
+elseif ~isfield(m, 'format') || ~strcmp(m.format, 'sb3-matlab-manifest')
   problem = 'format must be ''sb3-matlab-manifest''';
 elseif ~isfield(m, 'format_version') || ~isnumeric(m.format_version) || ...
-       ~isequal(m.format_version, 1)
+       ~isscalar(m.format_version) || m.format_version ~= 1
   problem = 'format_version must be 1 (this runtime reads version 1)';
 elseif ~isfield(m, 'algorithm') || ~ischar(m.algorithm) || isempty(m.algorithm) || ...
        size(m.algorithm, 1) ~= 1

@@ -8,10 +8,10 @@ function check_program(S, bundle_path)
 %     - num_registers is a whole number (at most 1e6), output a register;
 %     - each input has a known kind, a register, a shape and, per kind,
 %       nvec, scale and VecNormalize statistics of matching sizes;
-%     - each op has a known name (else sb3:load_policy:unknownOp), a mode,
+%     - each op has a known name (else sb3:load_policy:corrupt), a mode,
 %       input registers that an input or an earlier op of the same mode
 %       has written, an output register, and every field its formula uses,
-%       numeric, real, finite (bounds may be infinite) and of the size
+%       real numbers (NaN propagates, as in torch) of the size
 %       the widths of its input registers require (linear, conv2d and lstm
 %       weights included: the width of each register is followed through
 %       the program from the inputs);
@@ -44,7 +44,8 @@ for name = {'observation_space', 'action_space'}
   end
 end
 ref = S.reference;
-if ~isstruct(ref) || ~isscalar(ref) || ~all(isfield(ref, {'observations', 'actions', 'atol'})) || ...
+if ~isstruct(ref) || ~isscalar(ref) || ...
+   ~all(isfield(ref, {'observations', 'actions', 'atol'})) || ...
    ~isnumeric(ref.actions) || ~ismatrix(ref.actions) || ~isnumeric(ref.atol) || ~isscalar(ref.atol)
   error(corrupt, ['Bundle %s: reference must be a struct with observations, ' ...
                   'actions (a matrix) and atol (a scalar).'], bundle_path);
@@ -55,15 +56,15 @@ if ~iscell(S.inputs) || isempty(S.inputs) || ~iscell(S.ops) || isempty(S.ops)
 end
 % The shape of each register as the deterministic and the sampling runs see it:
 % [] unwritten, d for N-by-d, [H W C] for an image.
-det = cell(1, nreg);
-sto = cell(1, nreg);
+det_shapes = cell(1, nreg);
+sto_shapes = cell(1, nreg);
 for i = 1:numel(S.inputs)
   [reg, shape, problem] = sb3.internal.check_input(S.inputs{i}, nreg);
   if ~isempty(problem)
     error(corrupt, 'Bundle %s: input %d: %s.', bundle_path, i, problem);
   end
-  det{reg} = shape;
-  sto{reg} = shape;
+  det_shapes{reg} = shape;
+  sto_shapes{reg} = shape;
 end
 lstm_ops = 0;
 for k = 1:numel(S.ops)
@@ -77,7 +78,8 @@ for k = 1:numel(S.ops)
     problem = 'must be a struct with the fields op, inputs, output and mode';
   elseif ~ischar(o.mode) || ~any(strcmp(o.mode, {'always', 'deterministic', 'stochastic'}))
     problem = 'mode must be ''always'', ''deterministic'' or ''stochastic''';
-  elseif ~isnumeric(o.inputs) || isempty(o.inputs) || ~isvector(o.inputs) || ~isreal(o.inputs) || ...
+  elseif ~isnumeric(o.inputs) || isempty(o.inputs) || ~isvector(o.inputs) || ...
+         ~isreal(o.inputs) || ...
          any(o.inputs(:) < 1 | o.inputs(:) > nreg | o.inputs(:) ~= fix(o.inputs(:)))
     problem = sprintf('inputs must be registers in 1..%d', nreg);
   elseif ~sb3.internal.is_whole(o.output, 1) || o.output > nreg
@@ -86,12 +88,14 @@ for k = 1:numel(S.ops)
   if isempty(problem)
     regs = double(o.inputs(:).');
     if strcmp(o.mode, 'deterministic')
-      shapes = det(regs);
+      shapes = det_shapes(regs);
     elseif strcmp(o.mode, 'stochastic')
-      shapes = sto(regs);
+      shapes = sto_shapes(regs);
     else
-      shapes = det(regs);
-      if ~isequal(shapes, sto(regs))
+      shapes = det_shapes(regs);
+      other = sto_shapes(regs);
+      if ~all(cellfun('length', shapes) == cellfun('length', other)) || ...
+         ~all([shapes{:}] == [other{:}])
         problem = 'its input registers differ between deterministic and sampling runs';
       end
     end
@@ -106,26 +110,28 @@ for k = 1:numel(S.ops)
   if strcmp(name, 'lstm')
     lstm_ops = lstm_ops + 1;
   end
-  if isempty(problem) && strcmp(name, 'lstm') && ~(lstm_ops == 1 && isfield(S, 'recurrent') && ...
-     isstruct(S.recurrent) && isscalar(S.recurrent) && isfield(S.recurrent, 'kind') && ...
-     isequal(S.recurrent.kind, 'lstm'))
+  recurrent = isfield(S, 'recurrent') && isstruct(S.recurrent) && isscalar(S.recurrent) && ...
+              isfield(S.recurrent, 'kind') && strcmp(S.recurrent.kind, 'lstm');
+  if isempty(problem) && strcmp(name, 'lstm') && ~(lstm_ops == 1 && recurrent)
     problem = 'a program has at most one lstm op, and its recurrent variable must say ''lstm''';
   end
   if strcmp(problem, 'unknown')
-    error('sb3:load_policy:unknownOp', ...
-          ['Bundle %s: op %d uses op ''%s'', which this runtime does not know. ' ...
-           'Update the +sb3 runtime.'], bundle_path, k, name);
+    error(corrupt, ...
+          ['Bundle %s: op %d uses op ''%s'', which this runtime does not know ' ...
+           '(a damaged file, or a newer exporter''s bundle: update the +sb3 runtime).'], ...
+          bundle_path, k, name);
   elseif ~isempty(problem)
     error(corrupt, 'Bundle %s: op %d (%s): %s.', bundle_path, k, name, problem);
   end
   if ~strcmp(o.mode, 'stochastic')
-    det{o.output} = out;
+    det_shapes{o.output} = out;
   end
   if ~strcmp(o.mode, 'deterministic')
-    sto{o.output} = out;
+    sto_shapes{o.output} = out;
   end
 end
-if isempty(det{S.output}) || isempty(sto{S.output}) || numel(det{S.output}) ~= 1
+action = det_shapes{S.output};
+if isempty(action) || isempty(sto_shapes{S.output}) || numel(action) ~= 1
   error(corrupt, 'Bundle %s: output register %d never holds a flat action.', bundle_path, ...
         S.output);
 end

@@ -2,28 +2,30 @@ function [fn, limit] = compile_program(ops, num_registers, output, in, precision
 %COMPILE_PROGRAM Fuse a one-input chain program into one composed function handle (load time).
 %
 %   [FN, LIMIT] = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
-%   returns a handle FN(X) that computes register OUTPUT from the raw N-by-d
-%   floating-point observation X of the single flat input IN: it normalizes X
-%   in double (VecNormalize), scales it, casts it to PRECISION and runs the
-%   deterministic op chain OPS. No code is built from text: FN composes one
-%   small anonymous function per layer (a linear op fused with the
-%   activation after it). FN returns the output in PRECISION.
+%   returns a handle FN(X) that computes register OUTPUT, as double, from
+%   the raw N-by-d double observation X of the single flat input IN: it
+%   normalizes X in double (VecNormalize), scales it, and runs the
+%   deterministic op chain OPS in PRECISION. No code is built from text: a
+%   network of SB3's default shape (two hidden layers) is one fixed
+%   anonymous function (sb3.internal.fuse_mlp); other chains compose one
+%   small anonymous function per layer (sb3.internal.fuse_stage).
 %
 %   FN computes with max/min, which would drop NaN. It is therefore only used
 %   where no NaN can arise: all constants are finite and every observation
-%   element is at most LIMIT in magnitude, which load time proves keeps every
+%   element is below LIMIT in magnitude, which load time proves keeps every
 %   intermediate value below 1e30 (no overflow, hence no Inf and no NaN).
 %   sb3.predict takes the exact, interpreted path for anything else.
 %
 %   FN is [] (and LIMIT 0) when the program is not a chain of ops with a
 %   known growth bound (several inputs, a register read twice, lstm,
-%   mask_logits, sampling, ...), or when no useful LIMIT exists.
+%   mask_logits, sampling, ...), has no linear layer, or when no useful
+%   LIMIT exists.
 %
 %   Example:
 %     [fn, limit] = sb3.internal.compile_program(policy.det_ops, policy.num_registers, ...
 %                                                policy.output, policy.inputs{1}, 'single');
 %
-%   See also sb3.load_policy, sb3.predict, sb3.internal.fuse_stage.
+%   See also sb3.load_policy, sb3.predict, sb3.internal.fuse_mlp, sb3.internal.fuse_stage.
 
 fn = [];
 limit = 0;
@@ -35,7 +37,7 @@ if any(uses > 1) || isempty(ops) || ops{end}.output ~= output
   return;
 end
 stages = {};
-if in.normalize || in.scale ~= 1 || ~strcmp(precision, 'single')
+if in.normalize || in.scale ~= 1
   stages{end + 1} = struct('kind', 'pre', 'o', in, 'act', '', 'o2', [], 'unscale', [], ...
                            'precision', precision);
 end
@@ -57,6 +59,35 @@ while k <= numel(ops)
   stages{end + 1} = struct('kind', o.op, 'o', o, 'act', '', 'o2', [], 'unscale', []); %#ok<AGROW>
   previous = o.output;
   k = k + 1;
+end
+% An N-D observation must fail a matrix product inside FN (sb3.predict relies on it).
+if ~any(cellfun(@(s) strcmp(s.kind, 'linear'), stages))
+  return;
+end
+% The largest power of ten of |observation| that keeps every stage below 1e30. An op
+% without a known bound (lstm, mask_logits, conv2d, sampling, ...) or a NaN constant
+% gives a NaN bound: then there is no fast path.
+for e = 30:-1:-6
+  b = 10^e;
+  for j = 1:numel(stages)
+    b = sb3.internal.stage_bound(stages{j}, b);
+  end
+  if b <= 1e30
+    limit = 10^e;
+    break;
+  end
+end
+if limit == 0
+  return;
+end
+% The result is double; argmax and binary give double already.
+cast_double = strcmp(precision, 'single') && ...
+              ~any(strcmp(stages{end}.kind, {'argmax', 'multi_argmax', 'binary'}));
+if ~strcmp(stages{1}.kind, 'pre')
+  fn = sb3.internal.fuse_mlp(stages, cast_double);
+  if ~isempty(fn)
+    return;
+  end
 end
 % Fewer, larger stages: two linear+relu (or +tanh) layers in one handle, and an unscale
 % folded into the linear+tanh before it (SAC's squashed head).
@@ -80,25 +111,10 @@ for j = 1:numel(stages)
   end
   merged{end + 1} = st; %#ok<AGROW>
 end
-stages = merged;
-% The largest power of ten of |observation| that keeps every stage below 1e30. An op
-% without a known bound (lstm, mask_logits, conv2d, sampling, ...) or a NaN constant
-% gives a NaN bound: then there is no fast path.
-for e = 30:-1:-6
-  b = 10^e;
-  for j = 1:numel(stages)
-    b = sb3.internal.stage_bound(stages{j}, b);
-  end
-  if b <= 1e30
-    limit = 10^e;
-    break;
-  end
+for j = 1:numel(merged)
+  fn = sb3.internal.fuse_stage(fn, merged{j});
 end
-if limit == 0
-  return;
-end
-fn = [];
-for j = 1:numel(stages)
-  fn = sb3.internal.fuse_stage(fn, stages{j});
+if cast_double
+  fn = sb3.internal.fuse_stage(fn, struct('kind', 'double', 'o', []));
 end
 end

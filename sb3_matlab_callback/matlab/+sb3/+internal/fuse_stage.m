@@ -5,14 +5,15 @@ function f = fuse_stage(g, stage)
 %   STAGE(G(X)), or STAGE(X) when G is []. STAGE (built by
 %   sb3.internal.compile_program) is the input preprocessing ('pre'), a
 %   linear op with the relu or tanh after it fused in, unscale, clip,
-%   hardtanh, relu, tanh, argmax, or another elementwise op evaluated by
-%   sb3.internal.apply_op. Each stage is a fixed anonymous-function template
-%   that captures its constants: nothing is built from text, and a chain of
-%   any depth composes.
+%   hardtanh, relu, tanh, argmax, the final cast to double ('double'), or
+%   another elementwise op evaluated by sb3.internal.apply_op. Each stage is
+%   a fixed anonymous-function template that captures its constants:
+%   nothing is built from text, and a chain of any depth composes.
 %
 %   Example:
 %     o = struct('op', 'linear', 'Wt', eye(2), 'b', [1 1]);
-%     f = sb3.internal.fuse_stage([], struct('kind', 'linear', 'o', o, 'act', 'relu'));
+%     f = sb3.internal.fuse_stage([], struct('kind', 'linear', 'o', o, 'act', 'relu', ...
+%                                            'o2', [], 'unscale', []));
 %     f([-3 2])   % [0 3]
 %
 %   See also sb3.internal.compile_program.
@@ -106,6 +107,8 @@ switch stage.kind
     f = @(x) tanh(g(x));
   case 'argmax'
     f = @(x) sb3.internal.argmax_rows(g(x));
+  case 'double'
+    f = @(x) double(g(x));
   otherwise
     f = @(x) sb3.internal.apply_op(o, g(x), {});
 end

@@ -17,7 +17,8 @@ function [m, text, kind, err] = read_manifest(save_path, caller)
 %                   (sb3:CALLER:badManifest): transient only while the text
 %                   changes (a copy in progress on a file system without
 %                   atomic rename).
-%   ERR is the MException to raise; it names the file and the problem.
+%   ERR is the error to raise, error(ERR): a struct with the fields identifier
+%   and message, which names the file and the problem.
 %
 %   The rules (docs/delivery.md), as the Python package checks them: format
 %   'sb3-matlab-manifest', format_version 1, a non-empty algorithm, a
@@ -34,7 +35,7 @@ function [m, text, kind, err] = read_manifest(save_path, caller)
 %
 %   Example:
 %     [m, ~, kind, err] = sb3.internal.read_manifest('exports/run1', 'latest');
-%     if ~strcmp(kind, 'ok'), rethrow(err); end
+%     if ~strcmp(kind, 'ok'), error(err); end
 %     fprintf('latest version %d\n', m.latest);
 %
 %   See also sb3.latest, sb3.poll, sb3.runs, sb3.internal.is_bare_name.
@@ -48,12 +49,13 @@ bad = ['sb3:' caller ':badManifest'];
 if ~sb3.internal.is_regular_file(file)
   if isempty(dir(file))
     kind = 'none';
-    err = MException(['sb3:' caller ':noManifest'], ...
-                     'No manifest in %s (no checkpoint committed yet?): %s not found.', ...
-                     save_path, file);
+    message = sprintf('No manifest in %s (no checkpoint committed yet?): %s not found.', ...
+                      save_path, file);
+    err = struct('identifier', ['sb3:' caller ':noManifest'], 'message', message);
   else
     kind = 'invalid';
-    err = MException(bad, '%s is not a regular file.', file);
+    message = sprintf('%s is not a regular file.', file);
+    err = struct('identifier', bad, 'message', message);
   end
   return;
 end
@@ -61,13 +63,15 @@ end
 bytes = sb3.internal.file_stamp(file);
 if bytes > 16 * 2^20
   kind = 'invalid';
-  err = MException(bad, '%s is larger than 16 MiB: not a manifest.', file);
+  message = sprintf('%s is larger than 16 MiB: not a manifest.', file);
+  err = struct('identifier', bad, 'message', message);
   return;
 end
 fid = fopen(file, 'r');
 if fid < 0
   kind = 'busy';
-  err = MException(bad, 'Cannot open %s.', file);
+  message = sprintf('Cannot open %s.', file);
+  err = struct('identifier', bad, 'message', message);
   return;
 end
 text = fread(fid, 16 * 2^20 + 1, '*char').';
@@ -76,21 +80,27 @@ fclose(fid);
 bare = regexprep(text, '"(?:[^"\\]|\\.)*"', '""');
 depth = cumsum((bare == '[' | bare == '{') - (bare == ']' | bare == '}'));
 if numel(text) > 16 * 2^20 || (~isempty(depth) && max(depth) > 16)
-  err = MException(bad, '%s is larger than 16 MiB or nests JSON deeper than 16 levels.', file);
+  message = sprintf('%s is larger than 16 MiB or nests JSON deeper than 16 levels.', file);
+  err = struct('identifier', bad, 'message', message);
   return;
 end
 try
   m = jsondecode(text);
 catch decode_error
   m = [];
-  err = MException(bad, '%s is not valid JSON: %s', file, decode_error.message);
+  message = sprintf('%s is not valid JSON: %s', file, decode_error.message);
+  err = struct('identifier', bad, 'message', message);
   return;
 end
 kind = 'invalid';
 [m, problem] = sb3.internal.check_manifest(m);
+if isempty(problem) && ~isempty(regexpi(text, '\\u0000', 'once'))
+  problem = 'it holds a NUL character (\u0000), which jsondecode would cut names at';
+end
 if ~isempty(problem)
   m = [];
-  err = MException(bad, '%s breaks the manifest''s rules: %s.', file, problem);
+  message = sprintf('%s breaks the manifest''s rules: %s.', file, problem);
+  err = struct('identifier', bad, 'message', message);
   return;
 end
 kind = 'ok';

@@ -1,0 +1,95 @@
+function f = fuse_mlp(stages, cast_double)
+%FUSE_MLP One anonymous function for a whole two-hidden-layer network (load time).
+%
+%   F = sb3.internal.fuse_mlp(STAGES, CAST_DOUBLE) returns a handle F(X)
+%   that computes the chain STAGES (built by sb3.internal.compile_program,
+%   without input preprocessing) in one fixed expression, or [] when STAGES
+%   is not of this form: two linear layers with the same activation (relu
+%   or tanh), an output linear layer, then nothing, tanh (with or without
+%   unscale), clip or argmax. This is the network of every SB3 algorithm's
+%   default net_arch. With CAST_DOUBLE true the result is cast to double
+%   (argmax already returns double indices).
+%
+%   One expression instead of nested handles saves Octave a call per layer
+%   (1.5 to 2 us each). Nothing is built from text: each form is written out
+%   below and captures its constants. Like every fused handle, F computes
+%   relu with max, so it runs only within the bound compile_program proved.
+%
+%   Example:
+%     W = single(eye(2)); b = single([0 0]);
+%     lin = @(act) struct('kind', 'linear', 'o', struct('Wt', W, 'b', b), 'act', act);
+%     f = sb3.internal.fuse_mlp({lin('relu'), lin('relu'), lin('')}, true);
+%     f([-1 2])   % [0 2], double
+%
+%   See also sb3.internal.compile_program, sb3.internal.fuse_stage.
+
+f = [];
+n = numel(stages);
+if n < 3 || n > 4 || ~all(cellfun(@(s) strcmp(s.kind, 'linear'), stages(1:3)))
+  return;
+end
+act = stages{1}.act;
+if ~any(strcmp(act, {'relu', 'tanh'})) || ~strcmp(stages{2}.act, act) || ...
+   ~any(strcmp(stages{3}.act, {'', 'tanh'}))
+  return;
+end
+W1 = stages{1}.o.Wt;
+b1 = stages{1}.o.b;
+W2 = stages{2}.o.Wt;
+b2 = stages{2}.o.b;
+W3 = stages{3}.o.Wt;
+b3 = stages{3}.o.b;
+tanh_out = strcmp(stages{3}.act, 'tanh');
+% The head: tanh alone is an unscale with half 1 and mid 0 (exact).
+h = cast(1, class(b3));
+m = cast(0, class(b3));
+if n == 3
+  head = 'plain';
+  if tanh_out
+    head = 'unscale';
+  end
+else
+  head = stages{4}.kind;
+  if ~any(strcmp(head, {'unscale', 'clip', 'argmax'})) || tanh_out ~= strcmp(head, 'unscale')
+    return;
+  end
+  o = stages{4}.o;
+  if strcmp(head, 'unscale')
+    h = o.half;
+    m = o.mid;
+  elseif strcmp(head, 'clip')
+    lo = o.low;
+    hi = o.high;
+  end
+end
+switch sprintf('%s/%s/%d', act, head, cast_double && ~strcmp(head, 'argmax'))
+  case 'relu/plain/1'
+    f = @(x) double(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
+  case 'relu/plain/0'
+    f = @(x) max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3;
+  case 'relu/unscale/1'
+    f = @(x) double(tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m);
+  case 'relu/unscale/0'
+    f = @(x) tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m;
+  case 'relu/clip/1'
+    f = @(x) double(min(max(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi));
+  case 'relu/clip/0'
+    f = @(x) min(max(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi);
+  case 'relu/argmax/0'
+    f = @(x) sb3.internal.argmax_rows(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
+  case 'tanh/plain/1'
+    f = @(x) double(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3);
+  case 'tanh/plain/0'
+    f = @(x) tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3;
+  case 'tanh/unscale/1'
+    f = @(x) double(tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h + m);
+  case 'tanh/unscale/0'
+    f = @(x) tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h + m;
+  case 'tanh/clip/1'
+    f = @(x) double(min(max(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3, lo), hi));
+  case 'tanh/clip/0'
+    f = @(x) min(max(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3, lo), hi);
+  otherwise  % 'tanh/argmax/0'
+    f = @(x) sb3.internal.argmax_rows(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3);
+end
+end
