@@ -290,10 +290,10 @@ def build_bundle(
                          f"got {vec_normalize_source!r}")
     check_finite_statistics(vec_normalize)
     folding = env_folding or EnvFolding()
-    check_stack_matches(folding, model.policy.observation_space)
     inside = vec_normalize if folding.normalize_inside else None
     program = build_program(model, None if inside else vec_normalize, critic=critic,
                             env=folding.env)
+    check_stack_matches(folding, model.policy.observation_space)
     extra: dict[str, Any] = {}
     if reference_observations is not None:  # before SB3 computes anything from them
         _check_finite_reference(reference_observations, "reference observations")

@@ -192,7 +192,10 @@ class MatlabExportCallback(BaseCallback):
         self._take_over_stale_holder()
         folder.open(_algorithm_name(self.model), run=self._run_metadata(venv, folding))
         try:
-            folder.install_runtime(_runtime_source())
+            if self.background and self.parent is None:  # overlaps training; before any commit
+                folder.start_runtime_install(_runtime_source())
+            else:
+                folder.install_runtime(_runtime_source())
         except OSError as exc:
             folder.close()
             raise ExportFolderError(f"Cannot copy the MATLAB runtime into "
@@ -235,6 +238,7 @@ class MatlabExportCallback(BaseCallback):
         data = render_matlab_function(spec, name).encode()
         try:
             if not (path.is_file() and path.read_bytes() == data):
+                path.parent.mkdir(parents=True, exist_ok=True)  # the runtime may still be copying
                 atomic_write_bytes(path, data, temp_suffix=".tmp")
         except OSError as exc:
             raise ExportFolderError(f"Cannot write the generated MATLAB function {str(path)!r}: "
@@ -276,6 +280,11 @@ class MatlabExportCallback(BaseCallback):
             self._writer = None
         if self._group:  # the last task commits its group; this is a safety net
             outcomes.append(Outcome(value=self._commit_group()))
+        if self.export_folder is not None and not outcomes:
+            try:  # no export committed: a failed runtime copy is still reported
+                self.export_folder.wait_runtime()
+            except ExportFolderError as exc:
+                outcomes.append(Outcome(error=exc))
         if self.export_folder is not None:
             self.export_folder.close()
             if _HOLDERS.get(_folder_key(self.export_folder.folder)) is self:

@@ -69,7 +69,8 @@ def export_policy(
     if env is not None and isinstance(env, VecEnv):
         # the env as the model sees it: SB3 adds VecTransposeImage for channel-last images
         env = BaseAlgorithm._wrap_env(env, verbose=0, monitor_wrapper=False)
-    folding = fold_env(model.get_env() if env is None else env)
+    get_env = getattr(model, "get_env", None)
+    folding = fold_env((get_env() if callable(get_env) else None) if env is None else env)
     source = "argument"
     if vec_normalize is None and env is not None:
         vec_normalize, source = folding.vec_normalize, "env"

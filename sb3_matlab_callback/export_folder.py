@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,6 +108,8 @@ class ExportFolder:
         self._lock: FolderLock | None = None
         self._pending_deletes: list[str] = []
         self._staged: list[tuple[dict[str, Any], float]] = []  # (entry, seconds to write it)
+        self._runtime_thread: threading.Thread | None = None
+        self._runtime_error: BaseException | None = None
         self._pattern = re.compile(rf"{re.escape(name_prefix)}_v(\d{{6,}})\.mat")
 
     @property
@@ -239,6 +242,33 @@ class ExportFolder:
             fsync_folder(folder)
         return [dst for dst, _ in changed]
 
+    def start_runtime_install(self, source: Path) -> None:
+        """Copy the runtime (:meth:`install_runtime`) on a thread of its own, while training runs.
+
+        Its fsyncs then overlap training and the first exports; :meth:`commit_staged`
+        waits for it, so no manifest lists a bundle before the runtime is in place. A
+        failure is raised, as :class:`ExportFolderError`, by every later commit.
+        """
+
+        def install() -> None:
+            try:
+                self.install_runtime(source)
+            except BaseException as exc:
+                self._runtime_error = exc
+
+        self._runtime_thread = threading.Thread(target=install, name="sb3-matlab-runtime",
+                                                daemon=True)
+        self._runtime_thread.start()
+
+    def wait_runtime(self) -> None:
+        """Wait for :meth:`start_runtime_install`; raise its failure as ``ExportFolderError``."""
+        if self._runtime_thread is not None:
+            self._runtime_thread.join()
+        if self._runtime_error is not None:
+            raise ExportFolderError(f"Cannot copy the MATLAB runtime into "
+                                    f"{str(self.folder / RUNTIME_FOLDER)!r}: "
+                                    f"{self._runtime_error}") from self._runtime_error
+
     def commit(self, bundle: dict[str, Any], **extra: Any) -> Committed:
         """Write ``bundle`` as a new version and commit it to the manifest.
 
@@ -292,6 +322,7 @@ class ExportFolder:
         start = time.perf_counter()
         names = [entry["file"] for entry, _ in staged]
         try:
+            self.wait_runtime()  # the runtime is in place before a manifest lists a bundle
             fsync_folder(self.folder)  # the bundles' renames are durable before the manifest's
             base = self.manifest or new_manifest(self.algorithm)
             if self.run is not None:
@@ -343,7 +374,9 @@ class ExportFolder:
             self.stage_hook(stage)
 
     def close(self) -> None:
-        """Release the folder's lock (idempotent)."""
+        """Release the folder's lock (idempotent), once the runtime copy (if any) has ended."""
+        if self._runtime_thread is not None:
+            self._runtime_thread.join()
         if self._lock is not None:
             self._lock.release()
             self._lock = None

@@ -346,6 +346,19 @@ class _FlushAt(BaseCallback):
         return True
 
 
+class _FlushEach(BaseCallback):
+    """Wait for the export writer at every call: no two exports share a group commit."""
+
+    def __init__(self, export: MatlabExportCallback) -> None:
+        super().__init__()
+        self.export = export
+
+    def _on_step(self) -> bool:
+        if self.export._writer is not None:
+            self.export._writer.flush()
+        return True
+
+
 def test_disk_full_with_raise_stops_at_the_next_step(tmp_path: Path) -> None:
     folder = tmp_path / "run"
     callback = MatlabExportCallback(100, folder, on_error="raise")
@@ -373,8 +386,8 @@ def test_failed_manifest_write_leaves_no_orphan_bundle(tmp_path: Path) -> None:
 
     callback = MatlabExportCallback(100, folder, on_error="warn")
     callback._write_file = write
-    with pytest.warns(ExportWarning, match="Permission denied"):
-        untrained_sac().learn(300, callback=callback)
+    with pytest.warns(ExportWarning, match="Permission denied"):  # one commit per export:
+        untrained_sac().learn(300, callback=CallbackList([callback, _FlushEach(callback)]))
     assert versions(folder) == [1, 3]
     assert not (folder / "policy_v000002.mat").exists() and stray_files(folder) == set()
 

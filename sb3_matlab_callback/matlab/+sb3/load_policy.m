@@ -142,6 +142,7 @@ policy.det_fn = [];
 policy.fast_fn = [];
 policy.fast_d = -1;
 policy.fast_limit = 0;
+policy.fast_limit2 = 0;  % fast_limit^2: sb3.predict compares squares (no abs call)
 if numel(policy.inputs) == 1 && ~policy.inputs{1}.is_dict && policy.inputs{1}.flat && ...
    strcmp(policy.inputs{1}.kind, 'box') && policy.frame_stack.n_stack == 0
   [fn, limit] = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output, ...
@@ -150,6 +151,7 @@ if numel(policy.inputs) == 1 && ~policy.inputs{1}.is_dict && policy.inputs{1}.fl
     policy.fast_fn = fn;
     policy.fast_d = policy.inputs{1}.d;
     policy.fast_limit = limit;
+    policy.fast_limit2 = limit^2;
   end
 end
 % Identity of the checkpoint, filled in by sb3.poll from the manifest.

@@ -62,6 +62,9 @@ else
     hi = o.high;
   end
 end
+if strcmp(head, 'unscale') && all(m == 0)
+  head = 'half';  % a symmetric action range: no mid to add
+end
 switch sprintf('%s/%s/%d', act, head, cast_double && ~strcmp(head, 'argmax'))
   case 'relu/plain/1'
     f = @(x) double(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
@@ -71,6 +74,10 @@ switch sprintf('%s/%s/%d', act, head, cast_double && ~strcmp(head, 'argmax'))
     f = @(x) double(tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m);
   case 'relu/unscale/0'
     f = @(x) tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m;
+  case 'relu/half/1'
+    f = @(x) double(tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h);
+  case 'relu/half/0'
+    f = @(x) tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h;
   case 'relu/clip/1'
     f = @(x) double(min(max(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi));
   case 'relu/clip/0'
@@ -85,6 +92,10 @@ switch sprintf('%s/%s/%d', act, head, cast_double && ~strcmp(head, 'argmax'))
     f = @(x) double(tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h + m);
   case 'tanh/unscale/0'
     f = @(x) tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h + m;
+  case 'tanh/half/1'
+    f = @(x) double(tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h);
+  case 'tanh/half/0'
+    f = @(x) tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h;
   case 'tanh/clip/1'
     f = @(x) double(min(max(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3, lo), hi));
   case 'tanh/clip/0'
