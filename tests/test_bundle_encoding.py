@@ -17,13 +17,22 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.io
+import torch as th
 from delivery_helpers import tiny_ppo, tiny_sac
+from envs import SpaceEnv, box
 from matrix import CASES, Case
 from octave import require_octave, run_octave
 from stable_baselines3 import SAC
 
 from sb3_matlab_callback import export_policy
-from sb3_matlab_callback.bundle import _matlab_ready, build_bundle, encode_bundle
+from sb3_matlab_callback.bundle import (
+    _fingerprint,
+    _matlab_ready,
+    build_bundle,
+    build_program,
+    encode_bundle,
+    program_fields,
+)
 from sb3_matlab_callback.mat5 import encode_mat5
 from sb3_matlab_callback.writer import atomic_write_bytes
 
@@ -153,3 +162,25 @@ def test_octave_reads_new_and_old_bundles_in_both_precisions(tmp_path: Path) -> 
                 else:
                     np.testing.assert_allclose(action, want, rtol=0,
                                                atol=1e-5 * max(1.0, float(np.max(np.abs(want)))))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_memoized_fingerprint_equals_the_computed_one(case: Case) -> None:
+    from sb3_matlab_callback.generate import bundle_fingerprint
+
+    program = build_program(case.build())
+    assert _fingerprint(program) == bundle_fingerprint(program_fields(program))
+    assert _fingerprint(program) == _fingerprint(program)  # served from the memo
+
+
+def test_memoized_fingerprint_never_serves_another_architecture() -> None:
+    low = SAC("MlpPolicy", SpaceEnv(box(-1.0, 1.0, (3,)), box(-1.0, 1.0, (2,))), seed=0,
+              device="cpu", policy_kwargs={"net_arch": [8]})
+    wide = SAC("MlpPolicy", SpaceEnv(box(-1.0, 1.0, (3,)), box(-2.0, 2.0, (2,))), seed=0,
+               device="cpu", policy_kwargs={"net_arch": [8]})
+    first = build_bundle(low)["fingerprint"]
+    assert build_bundle(wide)["fingerprint"] != first  # bounds are fixed constants
+    with th.no_grad():
+        for parameter in low.policy.parameters():
+            parameter.add_(0.5)  # another version: new weights, same architecture
+    assert build_bundle(low)["fingerprint"] == first

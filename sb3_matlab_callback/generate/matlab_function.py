@@ -22,6 +22,7 @@ from .. import __version__
 from ..errors import BundleError
 from ..program import Program
 from .code import Code
+from .fuse import inline_once
 from .inputs import describe, emit_input
 from .ops import OPS
 from .spec import ProgramSpec, architecture_fingerprint, is_matlab_identifier, program_spec
@@ -147,7 +148,7 @@ def render_matlab_function(spec: ProgramSpec, name: str) -> str:
              else f"action = double({result});")
     signature = f"function {outputs} = {name}({', '.join(args)})"
     return "\n".join([signature, *_help(spec, name, args, outputs), "", "%#codegen",
-                      *code.lines, "end", ""])
+                      *inline_once(code.lines, LINE_LENGTH), "end", ""])
 
 
 def _op_comment(op: Any) -> str:
