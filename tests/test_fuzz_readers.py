@@ -211,3 +211,112 @@ def test_unknown_op_and_bad_register_are_named(bundle_bytes: bytes, tmp_path: Pa
         (tmp_path / "p.mat").write_bytes(buffer.getvalue())
         with pytest.raises(BundleError, match=message):
             load_bundle(tmp_path / "p.mat")
+
+
+# --------------------------------------------------------------------------- value side, frame stack
+def _critic_models() -> dict[str, Any]:
+    """One tiny model per critic kind and op family (TQC and QR-DQN: mean; RecurrentPPO: lstm)."""
+    from envs import SpaceEnv, box
+    from gymnasium import spaces
+    from sb3_contrib import QRDQN, TQC, RecurrentPPO
+    from stable_baselines3 import DQN, PPO
+
+    flat, act, choice = box(-1, 1, (3,)), box(-1, 1, (2,)), spaces.Discrete(3)
+    image = spaces.Box(0, 255, (36, 36, 1), np.uint8)
+    def small(**extra: Any) -> dict[str, Any]:  # a fresh dict each: SB3 adds keys to it
+        return {"net_arch": [4], **extra}
+
+    return {
+        "sac": SAC("MlpPolicy", SpaceEnv(flat, act), buffer_size=10, policy_kwargs=small()),
+        "tqc": TQC("MlpPolicy", SpaceEnv(flat, act), buffer_size=10,
+                   policy_kwargs=small(n_quantiles=3)),
+        "dqn": DQN("MlpPolicy", SpaceEnv(flat, choice), buffer_size=10, policy_kwargs=small()),
+        "qrdqn": QRDQN("MlpPolicy", SpaceEnv(flat, choice), buffer_size=10,
+                       policy_kwargs=small(n_quantiles=3)),
+        "recurrent": RecurrentPPO("MlpLstmPolicy", SpaceEnv(flat, choice), n_steps=8, batch_size=8,
+                                  policy_kwargs=small(lstm_hidden_size=3)),
+        "cnn": PPO("CnnPolicy", SpaceEnv(image, choice), n_steps=8, batch_size=8,
+                   policy_kwargs=small(features_extractor_kwargs={"features_dim": 4})),
+    }
+
+
+@pytest.fixture(scope="module")
+def value_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from envs import SpaceEnv, box
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack, VecNormalize
+
+    folder = tmp_path_factory.mktemp("value")
+    paths = {name: export_policy(model, folder / f"{name}.mat", critic=True)
+             for name, model in _critic_models().items()}
+    env = VecFrameStack(VecNormalize(DummyVecEnv(
+        [lambda: SpaceEnv(box(-1, 1, (3,)), box(-1, 1, (2,)), episode_len=5)])), 3)
+    model = PPO("MlpPolicy", env, n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]})
+    paths["stack"] = export_policy(model, folder / "stack.mat", env=env, critic=True)
+    return paths
+
+
+def test_load_bundle_reads_every_critic_kind_and_known_ops_cover_them(value_bundles) -> None:
+    """Bundles with critic and frame_stack read back; every op a critic writes is a known op."""
+    from sb3_matlab_callback.bundle_check import KNOWN_OPS, as_list
+
+    written: set[str] = set()
+    for path in value_bundles.values():
+        data = load_bundle(path)
+        assert data["critic"]["kind"] in ("value", "q_continuous", "q_discrete")
+        written |= {op["op"] for op in as_list(data["critic"]["ops"], path, "critic.ops")}
+    assert {"linear", "concat", "mean", "lstm", "conv2d", "flatten"} <= written <= KNOWN_OPS
+    assert load_bundle(value_bundles["stack"])["frame_stack"]["n_stack"] == 3
+
+
+def _set(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    for key in path[:-1]:
+        data = data[key]
+    if value is _DROP:
+        del data[path[-1]]
+    else:
+        data[path[-1]] = value
+
+
+_DROP = object()
+VALUE_CASES = [
+    ("sac", ("critic", "ops", 0, "op"), "rm_rf", r"critic op 1 is 'rm_rf'"),
+    ("sac", ("critic", "ops", 1, "inputs"), 99.0, r"critic op 2 \(linear\)'s 'inputs'"),
+    ("sac", ("critic", "ops", 1, "output"), 0.0, r"critic op 2 \(linear\)'s 'output'"),
+    ("sac", ("critic", "ops", 1, "inputs"), 5.0, r"critic op 2 \(linear\) reads register 5"),
+    ("sac", ("critic", "ops", 2, "op"), "categorical_sample", r"never samples"),
+    ("sac", ("critic", "ops", 2, "mode"), "deterministic", r"'mode' must be 'always'"),
+    ("sac", ("critic", "output"), _DROP, r"'critic' lacks output"),
+    ("sac", ("critic", "kind"), "advantage", r"'critic' must be a struct whose 'kind'"),
+    ("sac", ("critic", "n_critics"), 0.0, r"critic 'n_critics'"),
+    ("sac", ("critic", "action"), _DROP, r"critic 'action' is required"),
+    ("sac", ("critic", "action", "register"), 1.0, r"filled by an observation input"),
+    ("sac", ("critic", "action", "low"), np.zeros(3), r"critic 'action\.low'"),
+    ("sac", ("reference", "critic", "values"), np.zeros((5, 2)), r"'reference\.critic\.values'"),
+    ("recurrent", ("critic", "recurrent", "kind"), "none", r"at most one lstm op"),
+    ("stack", ("frame_stack", "n_stack"), 0.0, r"'n_stack' is 0 \(no stack\)"),
+    ("stack", ("frame_stack", "n_stack"), 2.5, r"frame_stack 'n_stack' must be an integer"),
+    ("stack", ("frame_stack", "n_stack"), 4.0, r"frame_stack input 1: 4 frames"),
+    ("stack", ("frame_stack", "inputs", "frame_shape"), 4.0, r"observation input takes \(9,\)"),
+    ("stack", ("frame_stack", "inputs", "axis"), 2.0, r"frame_stack input 1's 'axis'"),
+    ("stack", ("frame_stack", "inputs", "key"), "pixels", r"key 'pixels' must name one"),
+    ("stack", ("frame_stack", "inputs", "mean"), np.zeros(4), r"'mean' must hold 3"),
+    ("stack", ("frame_stack", "inputs", "normalize"), 2.0, r"'normalize' must be 0 or 1"),
+    ("stack", ("reference", "episode_starts"), _DROP, r"'reference\.episode_starts'"),
+    ("stack", ("reference", "episode_starts"), np.full(12, 0.5), r"'reference\.episode_starts'"),
+    ("stack", ("reference", "episode_starts"), np.ones(5), r"'reference\.actions' must have one row"),
+    ("stack", ("reference", "observations"), np.zeros((12, 4)), r"12 frames of shape \(3,\)"),
+]
+
+
+@pytest.mark.parametrize(("bundle", "path", "value", "message"), VALUE_CASES,
+                         ids=[f"{c[0]}-{'.'.join(map(str, c[1]))}" for c in VALUE_CASES])
+def test_critic_and_frame_stack_rules_name_the_field(value_bundles, tmp_path: Path, bundle: str,
+                                                     path: tuple[Any, ...], value: Any,
+                                                     message: str) -> None:
+    data = scipy.io.loadmat(value_bundles[bundle], simplify_cells=True)
+    data = {k: v for k, v in data.items() if not k.startswith("__")}
+    _set(data, path, value)
+    scipy.io.savemat(tmp_path / "p.mat", data, long_field_names=True)
+    with pytest.raises(BundleError, match=message):
+        load_bundle(tmp_path / "p.mat")

@@ -21,6 +21,7 @@ import scipy.io
 from envs import SpaceEnv, box
 from octave import run_octave
 from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack, VecNormalize
 
 from sb3_matlab_callback import MatlabExportCallback, export_policy
 
@@ -269,6 +270,197 @@ def test_hostile_bundle_gets_its_error_id(bundle_outcomes, case: str) -> None:
     assert identifier == expected, message
     if expected == "sb3:load_policy:corrupt" and case.startswith(("linear", "register", "missing_w")):
         assert re.search(r"op \d+ \((linear|relu|tanh)\)", message), message
+
+
+# --------------------------------------------------------------------------- value side, frame stack
+DROP = object()  # a path value: remove the field
+
+
+def _set_path(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    """Return ``value`` (loadmat's nested 1x1 struct arrays and 1xn cells) with ``path`` set."""
+    head, rest = path[0], path[1:]
+    if isinstance(head, int):  # a cell element, 0-based
+        cell = value.copy()
+        cell[0, head] = _set_path(value[0, head], rest, new) if rest else new
+        return cell
+    fields = {n: value[0, 0][n] for n in value.dtype.names}
+    if not rest and new is DROP:
+        del fields[head]
+    else:
+        fields[head] = _set_path(fields[head], rest, new) if rest else new
+    return _record(fields)
+
+
+def _edit(*changes: tuple[tuple[Any, ...], Any]):
+    """A mutation setting each ``(path, value)``: the first name is a variable of the bundle."""
+    def change(d: dict[str, Any]) -> None:
+        for path, value in changes:
+            if len(path) == 1 and value is DROP:
+                d.pop(path[0])
+            elif len(path) == 1:
+                d[path[0]] = value
+            else:
+                d[path[0]] = _set_path(d[path[0]], path[1:], value)
+    return change
+
+
+CORRUPT = "sb3:load_policy:corrupt"
+#: SAC with critic=True: critic ops 0 concat(obs, action), 1 linear (5 -> 4), 2 relu, 3 linear,
+#: 4 linear, 5 relu, 6 linear, 7 concat; the action fills register 9 (file name -> mutation).
+CRITIC_CASES: dict[str, Any] = {
+    "unknown_op": _edit((("critic", "ops", 1, "op"), "quantum_gate")),
+    "sampling_op": _edit((("critic", "ops", 2, "op"), "categorical_sample")),
+    "weight_size": _edit((("critic", "ops", 1, "weight"), np.ones((4, 4), np.float32))),
+    "bias_size": _edit((("critic", "ops", 3, "bias"), np.ones((1, 3), np.float32))),
+    "weight_text": _edit((("critic", "ops", 1, "weight"), "eval('1')")),
+    "register_out_of_range": _edit((("critic", "ops", 0, "inputs"), np.array([[1.0, 99.0]]))),
+    "register_zero": _edit((("critic", "ops", 1, "output"), 0.0)),
+    "register_unwritten": _edit((("critic", "ops", 1, "inputs"), np.array([[5.0]]))),
+    "output_unwritten": _edit((("critic", "output"), 5.0)),
+    "output_width": _edit((("critic", "n_critics"), 3.0)),
+    "missing_output": _edit((("critic", "output"), DROP)),
+    "missing_ops": _edit((("critic", "ops"), DROP)),
+    "missing_op_field": _edit((("critic", "ops", 4, "weight"), DROP)),
+    "missing_mode": _edit((("critic", "ops", 2, "mode"), DROP)),
+    "missing_action": _edit((("critic", "action"), DROP)),
+    "stochastic_mode": _edit((("critic", "ops", 2, "mode"), "stochastic")),
+    "unknown_kind": _edit((("critic", "kind"), "advantage")),
+    "not_struct": _edit((("critic",), 3.0)),
+    "ops_empty": _edit((("critic", "ops"), np.zeros((0, 0)))),
+    "recurrent_without_lstm": _edit((("critic", "recurrent", "kind"), "lstm")),
+    "action_register_is_input": _edit((("critic", "action", "register"), 1.0)),
+    "action_register_outside": _edit((("critic", "action", "register"), 40.0)),
+    "action_dim": _edit((("critic", "action", "dim"), 3.0)),
+    "action_low_size": _edit((("critic", "action", "low"), np.ones((1, 3)))),
+    "action_scale_vector": _edit((("critic", "action", "scale"), np.ones((1, 2)))),
+    "reference_values_size": _edit((("reference", "critic", "values"), np.ones((5, 2)))),
+    "reference_values_columns": _edit((("reference", "critic", "values"), np.ones((16, 3)))),
+    "reference_atol_vector": _edit((("reference", "critic", "atol"), np.ones((1, 2)))),
+    "reference_critic_text": _edit((("reference", "critic"), "values")),
+    "reference_actions_columns": _edit((("reference", "actions"), np.ones((16, 3))),
+                                       (("reference", "atol"), 1.0)),
+}
+#: PPO on VecFrameStack(VecNormalize(env), 3) of 3-vectors, critic=True (file name -> mutation).
+STACK_CASES: dict[str, Any] = {
+    "n_stack_zero": _edit((("frame_stack", "n_stack"), 0.0)),
+    "n_stack_fraction": _edit((("frame_stack", "n_stack"), 2.5)),
+    "n_stack_negative": _edit((("frame_stack", "n_stack"), -3.0)),
+    "n_stack_nan": _edit((("frame_stack", "n_stack"), np.nan)),
+    "n_stack_pair": _edit((("frame_stack", "n_stack"), np.array([[3.0, 3.0]]))),
+    "n_stack_struct": _edit((("frame_stack", "n_stack"), _record({"n": 3.0}))),
+    "n_stack_mismatch": _edit((("frame_stack", "n_stack"), 4.0)),
+    "frame_shape_size": _edit((("frame_stack", "inputs", 0, "frame_shape"), 4.0)),
+    "frame_shape_zero": _edit((("frame_stack", "inputs", 0, "frame_shape"), 0.0)),
+    "axis_outside": _edit((("frame_stack", "inputs", 0, "axis"), 2.0)),
+    "mean_size": _edit((("frame_stack", "inputs", 0, "mean"), np.zeros((1, 4)))),
+    "var_column": _edit((("frame_stack", "inputs", 0, "var"), np.ones((3, 1)))),
+    "var_negative": _edit((("frame_stack", "inputs", 0, "var"), -np.ones((1, 3)))),
+    "epsilon_text": _edit((("frame_stack", "inputs", 0, "epsilon"), "1e-8")),
+    "normalize_two": _edit((("frame_stack", "inputs", 0, "normalize"), 2.0)),
+    "missing_axis": _edit((("frame_stack", "inputs", 0, "axis"), DROP)),
+    "missing_mean": _edit((("frame_stack", "inputs", 0, "mean"), DROP)),
+    "missing_inputs": _edit((("frame_stack", "inputs"), DROP)),
+    "inputs_empty": _edit((("frame_stack", "inputs"), np.zeros((0, 0)))),
+    "key_unknown": _edit((("frame_stack", "inputs", 0, "key"), "pixels")),
+    "not_struct": _edit((("frame_stack",), "stack")),
+    "starts_missing": _edit((("reference", "episode_starts"), DROP)),
+    "starts_short": _edit((("reference", "episode_starts"), np.ones((5, 1)))),
+    "starts_nan": _edit((("reference", "episode_starts"), np.full((12, 1), np.nan))),
+    "observations_rows": _edit((("reference", "observations"), np.zeros((5, 3)))),
+    "observations_frame_size": _edit((("reference", "observations"), np.zeros((12, 4)))),
+    "actions_rows": _edit((("reference", "actions"), np.zeros((5, 2)))),
+    "critic_values_rows": _edit((("reference", "critic", "values"), np.zeros((5, 1)))),
+    "critic_op_weight": _edit((("critic", "ops", 0, "weight"), np.ones((4, 3), np.float32))),
+}
+
+
+@pytest.fixture(scope="module")
+def value_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real exports with critic=True (SAC; PPO on a frame stack), and their hostile copies."""
+    tmp = tmp_path_factory.mktemp("hostile_value")
+    sac = SAC("MlpPolicy", SpaceEnv(box(-1, 1, (3,)), box(-1, 1, (2,))), buffer_size=10,
+              learning_starts=10_000, policy_kwargs={"net_arch": [4]}, seed=0)
+    export_policy(sac, tmp / "sac.mat", critic=True)
+    env = VecFrameStack(VecNormalize(DummyVecEnv(
+        [lambda: SpaceEnv(box(-1, 1, (3,)), box(-1, 1, (2,)), episode_len=5)])), 3)
+    ppo = PPO("MlpPolicy", env, n_steps=8, batch_size=8, policy_kwargs={"net_arch": [4]}, seed=0)
+    export_policy(ppo, tmp / "stack.mat", env=env, critic=True)
+    for prefix, good, cases in (("c", "sac", CRITIC_CASES), ("s", "stack", STACK_CASES)):
+        shutil.copy(tmp / f"{good}.mat", tmp / f"{prefix}_good.mat")
+        for name, change in cases.items():
+            _mutate(tmp / f"{good}.mat", tmp / f"{prefix}_{name}.mat", change)
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def critic_outcomes(value_corpus: Path) -> dict[str, tuple[str, int, str]]:
+    return _run(value_corpus, ["good", *CRITIC_CASES],
+                "p = sb3.load_policy(['c_' names{k} '.mat']); o = [0.1 0.2 0.3]; "
+                "sb3.q_value(p, o, sb3.predict(p, o)); sb3.verify(p);")
+
+
+@pytest.fixture(scope="module")
+def stack_outcomes(value_corpus: Path) -> dict[str, tuple[str, int, str]]:
+    return _run(value_corpus, ["good", *STACK_CASES],
+                "p = sb3.load_policy(['s_' names{k} '.mat']); o = [0.1 0.2 0.3]; "
+                "[a, s] = sb3.predict(p, o, 'State', [], 'EpisodeStart', true); "
+                "sb3.predict(p, o, 'State', s); sb3.value(p, o); sb3.verify(p);")
+
+
+@pytest.mark.parametrize("case", ["good", *CRITIC_CASES])
+def test_hostile_critic_is_refused_at_load_naming_it(critic_outcomes, case: str) -> None:
+    identifier, _, message = critic_outcomes[case]
+    if case == "good":  # the unchanged bundle loads, gives Q-values and verifies
+        assert identifier == "ok", message
+        return
+    assert identifier == CORRUPT, message
+    assert re.search(r"critic", message), message
+    if case in ("unknown_op", "sampling_op", "weight_size", "bias_size", "weight_text",
+                "register_out_of_range", "register_zero", "register_unwritten",
+                "missing_op_field", "missing_mode", "stochastic_mode"):
+        assert re.search(r"critic op \d+ (\((linear|relu|concat|\?|categorical_sample)\)|uses op "
+                         r"'quantum_gate')", message), message
+
+
+@pytest.mark.parametrize("case", ["good", *STACK_CASES])
+def test_hostile_frame_stack_is_refused_at_load_naming_it(stack_outcomes, case: str) -> None:
+    identifier, _, message = stack_outcomes[case]
+    if case == "good":  # the unchanged bundle loads, stacks, gives values and verifies
+        assert identifier == "ok", message
+        return
+    assert identifier == CORRUPT, message
+    part = "critic op 1" if case == "critic_op_weight" else \
+        "reference" if case.startswith(("starts", "observations", "actions", "critic")) else \
+        "frame_stack"
+    assert part in message, message
+
+
+def test_python_reader_refuses_the_same_critic_and_frame_stack_corpus(value_corpus: Path) -> None:
+    """load_bundle reads the good bundles and refuses the hostile copies its rules cover."""
+    from sb3_matlab_callback import BundleError, load_bundle
+
+    for good in ("c_good.mat", "s_good.mat"):
+        load_bundle(value_corpus / good)
+    # Widths and sizes inside an op (weight_size, bias_size, mean_size, ...) are MATLAB's
+    # check alone; the Python reader checks names, registers, fields and counts.
+    python_cases = [f"c_{name}" for name in (
+        "unknown_op", "sampling_op", "register_out_of_range", "register_zero",
+        "register_unwritten", "output_unwritten", "missing_output", "missing_ops",
+        "missing_action", "stochastic_mode", "unknown_kind", "not_struct", "ops_empty",
+        "recurrent_without_lstm", "action_register_is_input", "action_register_outside",
+        "action_low_size", "action_scale_vector", "reference_values_size",
+        "reference_values_columns", "reference_atol_vector", "reference_critic_text",
+        "reference_actions_columns")] + [f"s_{name}" for name in (
+        "n_stack_zero", "n_stack_fraction", "n_stack_negative", "n_stack_nan", "n_stack_pair",
+        "n_stack_struct",
+        "n_stack_mismatch", "frame_shape_size", "frame_shape_zero", "axis_outside", "mean_size",
+        "epsilon_text", "normalize_two", "missing_axis", "missing_mean", "missing_inputs",
+        "inputs_empty", "key_unknown", "not_struct", "starts_missing", "starts_short",
+        "starts_nan", "observations_rows", "observations_frame_size", "actions_rows",
+        "critic_values_rows")]
+    for name in python_cases:
+        with pytest.raises(BundleError, match="corrupt"):
+            load_bundle(value_corpus / f"{name}.mat")
 
 
 def test_function_handles_and_objects_are_refused_by_the_class_check(tmp_path: Path) -> None:

@@ -26,10 +26,15 @@ function policy = load_policy(bundle_path, varargin)
 %   Before anything runs, every variable is checked to hold only numbers,
 %   text, structs and cells (no object, function handle or sparse matrix),
 %   and the program is checked against itself (sb3.internal.check_program):
-%   every op's name, fields, weight sizes and register indices. A bundle
-%   that fails raises sb3:load_policy:corrupt naming the op (also for an op
-%   this runtime does not know); it never causes an indexing error in
-%   sb3.predict.
+%   every op's name, fields, weight sizes and register indices. The frame
+%   stack (sb3.internal.check_frame_stack: n_stack, each stacked input's
+%   frame shape against its observation input, statistics, the reference
+%   sequence) and the value side (sb3.internal.check_critic: the critic's
+%   ops by the same rules, from the observation inputs' widths, its action
+%   register and output, the reference values) are checked likewise. A
+%   bundle that fails raises sb3:load_policy:corrupt naming the part and
+%   the op (also for an op this runtime does not know); it never causes an
+%   indexing error in sb3.predict, sb3.value, sb3.q_value or sb3.verify.
 %
 %   Errors: sb3:load_policy:badOption, sb3:load_policy:badPath, sb3:load_policy:notFound,
 %   sb3:load_policy:corrupt, sb3:load_policy:notBundle,
@@ -82,7 +87,9 @@ if ~(isnumeric(v) && isscalar(v) && isreal(v) && v == 1)
         'Bundle %s has format_version %s; this runtime reads version 1.', ...
         bundle_path, mat2str(v));
 end
-sb3.internal.check_program(S, bundle_path);
+input_shapes = sb3.internal.check_program(S, bundle_path);
+sb3.internal.check_frame_stack(S, bundle_path);
+sb3.internal.check_critic(S, bundle_path, input_shapes);
 
 policy = struct();
 policy.path = bundle_path;

@@ -62,59 +62,30 @@ function [action, state] = predict(policy, obs, varargin)
 %   See also sb3.load_policy, sb3.verify.
 
 % The fast lane, kept to a few builtin calls (Octave spends about 1 us on each): a
-% real, full double observation of the single flat Box input, as a row (or a batch of
-% rows), whose elements are all below the bound load time proved overflow-free
-% (fast_limit2 is its square). Squares of NaN and Inf do not compare below it, so the
-% lane never sees them. Anything else, a column vector included, fails a test or an
-% operation here and is checked and interpreted below.
-if nargin == 2 && isa(obs, 'double') && isreal(obs) && ~issparse(obs)
+% real, full, double or single observation of the single flat Box input, as a row (or a
+% batch of rows), whose elements are all below the bound that load time proved
+% overflow-free (fast_limit2 is its square). Squares of NaN and Inf do not compare below
+% it, so the lane never sees them. For a row, obs * obs(:) is its sum of squares (a
+% column has mismatched sizes there); an N-D array fails the network's matrix product.
+% Everything else goes to sb3.internal.predict_checked, which checks and interprets it.
+% That path lives in its own file: with it inline, each call cost Octave 1 us more (its
+% call overhead grows with the function's variables).
+if nargin == 2 && isfloat(obs) && isreal(obs) && ~issparse(obs)
   try
-    if numel(obs) == policy.fast_d && obs * obs.' < policy.fast_limit2
-      action = policy.fast_fn(obs);  % one row: obs * obs.' is its sum of squares
+    if numel(obs) == policy.fast_d && obs * obs(:) < policy.fast_limit2
+      action = policy.fast_fn(obs);
       state = [];
       return;
     elseif size(obs, 2) == policy.fast_d
       if obs .* obs < policy.fast_limit2
-        action = policy.fast_fn(obs);  % a batch; an N-D array fails its matrix product
+        action = policy.fast_fn(obs);
         state = [];
         return;
       end
     end
   catch
-    % Not a row or a 2-D batch: the checked path below names the problem.
+    % Not a row or a 2-D batch: the checked path names the problem.
   end
 end
-state = [];
-deterministic = true;
-starts = [];
-masks = [];
-if nargin > 2
-  opts = sb3.internal.parse_options(sb3.internal.text_args(varargin));
-  deterministic = opts.Deterministic;
-  state = opts.State;
-  starts = opts.EpisodeStart;
-  masks = opts.ActionMasks;
-  if ~isempty(masks) && ~policy.maskable
-    error('sb3:predict:badOption', ...
-          '''ActionMasks'' applies to MaskablePPO policies only; this is %s.', policy.algorithm);
-  end
-end
-stacked = policy.frame_stack.n_stack > 0;
-if stacked  % single frames: the stack travels in state.stack (VecFrameStack)
-  [obs, state, stack] = sb3.internal.frame_stack(policy, obs, state, starts);
-end
-R = sb3.internal.prepare_inputs(policy, obs);
-if deterministic
-  ops = policy.det_ops;
-else
-  ops = policy.sto_ops;
-end
-[R, state] = sb3.internal.run_ops(policy, ops, R, state, starts, masks);
-action = double(R{policy.output});
-if stacked
-  if isempty(state)
-    state = struct();
-  end
-  state.stack = stack;
-end
+[action, state] = sb3.internal.predict_checked(policy, obs, sb3.internal.text_args(varargin));
 end

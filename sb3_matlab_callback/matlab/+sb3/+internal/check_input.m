@@ -5,8 +5,9 @@ function [reg, shape, problem] = check_input(in, nreg)
 %   register REG that input IN fills and the SHAPE of that register (d for
 %   an N-by-d register, [H W C] for an image), with PROBLEM = ''; or
 %   PROBLEM saying what is wrong: an unknown kind, a register outside
-%   1..NREG, a shape that is not whole numbers, nvec that does not match the
-%   shape ('onehot'), a zero or non-finite scale, VecNormalize statistics
+%   1..NREG, a shape that is not whole numbers, an image without a layout or
+%   with a transposable flag that is not one number, nvec that does not
+%   match the shape ('onehot'), a zero or non-finite scale, VecNormalize statistics
 %   whose sizes differ from the observation's or whose variance plus
 %   epsilon is negative. NaN statistics pass: sb3.predict propagates NaN.
 %
@@ -50,6 +51,14 @@ switch in.kind
   case 'image'
     if numel(s) ~= 3 || ~isfield(in, 'layout') || ~any(strcmp(in.layout, {'HWC', 'CHW'}))
       problem = 'an image has a shape [C H W] and a layout ''HWC'' or ''CHW''';
+      return;
+    end
+    t = 0;
+    if isfield(in, 'transposable')
+      t = in.transposable;
+    end
+    if ~(isnumeric(t) || islogical(t)) || ~isscalar(t) || ~isreal(t) || isnan(t)
+      problem = 'transposable must be 0 or 1';
       return;
     end
     shape = s([2 3 1]);

@@ -1,7 +1,7 @@
-function check_program(S, bundle_path)
+function input_shapes = check_program(S, bundle_path)
 %CHECK_PROGRAM Check a loaded bundle's program against itself before anything runs.
 %
-%   sb3.internal.check_program(S, BUNDLE_PATH) checks the bundle variables S
+%   INPUT_SHAPES = sb3.internal.check_program(S, BUNDLE_PATH) checks the bundle variables S
 %   (as sb3.load_policy loads them) so that no bundle, however malformed,
 %   can give a MATLAB indexing or size error when sb3.predict, sb3.verify or
 %   sb3.params runs it later:
@@ -18,16 +18,20 @@ function check_program(S, bundle_path)
 %     - the spaces, the reference and the recurrent state are structs of
 %       the right kind.
 %   Any problem raises sb3:load_policy:corrupt naming the op (number and
-%   name) or the input and what is wrong.
+%   name) or the input and what is wrong. INPUT_SHAPES is the shape of each
+%   register the inputs fill ([] for the others), where the critic's ops
+%   start (sb3.internal.check_critic). The frame stack and the critic are
+%   checked by sb3.internal.check_frame_stack and sb3.internal.check_critic.
 %
 %   Usage:
-%     sb3.internal.check_program(S, bundle_path)
+%     input_shapes = sb3.internal.check_program(S, bundle_path)
 %
 %   Example:
 %     S = load('policy.mat');
 %     sb3.internal.check_program(S, 'policy.mat');
 %
-%   See also sb3.load_policy, sb3.internal.check_op, sb3.internal.check_input.
+%   See also sb3.load_policy, sb3.internal.check_op, sb3.internal.check_input,
+%   sb3.internal.check_op_header.
 
 corrupt = 'sb3:load_policy:corrupt';
 nreg = S.num_registers;
@@ -66,25 +70,11 @@ for i = 1:numel(S.inputs)
   det_shapes{reg} = shape;
   sto_shapes{reg} = shape;
 end
+input_shapes = det_shapes;
 lstm_ops = 0;
 for k = 1:numel(S.ops)
   o = S.ops{k};
-  name = '?';
-  if isstruct(o) && isscalar(o) && isfield(o, 'op') && ischar(o.op) && size(o.op, 1) == 1
-    name = o.op;
-  end
-  problem = '';
-  if strcmp(name, '?') || ~all(isfield(o, {'inputs', 'output', 'mode'}))
-    problem = 'must be a struct with the fields op, inputs, output and mode';
-  elseif ~ischar(o.mode) || ~any(strcmp(o.mode, {'always', 'deterministic', 'stochastic'}))
-    problem = 'mode must be ''always'', ''deterministic'' or ''stochastic''';
-  elseif ~isnumeric(o.inputs) || isempty(o.inputs) || ~isvector(o.inputs) || ...
-         ~isreal(o.inputs) || ...
-         any(o.inputs(:) < 1 | o.inputs(:) > nreg | o.inputs(:) ~= fix(o.inputs(:)))
-    problem = sprintf('inputs must be registers in 1..%d', nreg);
-  elseif ~sb3.internal.is_whole(o.output, 1) || o.output > nreg
-    problem = sprintf('output must be a register in 1..%d', nreg);
-  end
+  [name, problem] = sb3.internal.check_op_header(o, nreg);
   if isempty(problem)
     regs = double(o.inputs(:).');
     if strcmp(o.mode, 'deterministic')

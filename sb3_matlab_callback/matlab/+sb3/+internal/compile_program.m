@@ -3,8 +3,8 @@ function [fn, limit] = compile_program(ops, num_registers, output, in, precision
 %
 %   [FN, LIMIT] = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
 %   returns a handle FN(X) that computes register OUTPUT, as double, from
-%   the raw N-by-d double observation X of the single flat input IN: it
-%   normalizes X in double (VecNormalize), scales it, and runs the
+%   the raw N-by-d observation X (double or single) of the single flat input
+%   IN: it normalizes X in double (VecNormalize), scales it, and runs the
 %   deterministic op chain OPS in PRECISION. No code is built from text: a
 %   network of SB3's default shape (two hidden layers) is one fixed
 %   anonymous function (sb3.internal.fuse_mlp); other chains compose one
@@ -36,10 +36,12 @@ end
 if any(uses > 1) || isempty(ops) || ops{end}.output ~= output
   return;
 end
+% The input stage: VecNormalize and scaling, in double, then the cast to PRECISION; for
+% a double network without them, only the cast of a single observation to double.
+pre = struct('kind', 'pre', 'o', in, 'act', '', 'o2', [], 'unscale', [], 'precision', precision);
 stages = {};
 if in.normalize || in.scale ~= 1
-  stages{end + 1} = struct('kind', 'pre', 'o', in, 'act', '', 'o2', [], 'unscale', [], ...
-                           'precision', precision);
+  stages = {pre};
 end
 previous = in.output;
 k = 1;
@@ -80,15 +82,18 @@ end
 if limit == 0
   return;
 end
-% The result is double; argmax and binary give double already.
-cast_double = strcmp(precision, 'single') && ...
-              ~any(strcmp(stages{end}.kind, {'argmax', 'multi_argmax', 'binary'}));
 if ~strcmp(stages{1}.kind, 'pre')
-  fn = sb3.internal.fuse_mlp(stages, cast_double);
+  fn = sb3.internal.fuse_mlp(stages, precision);
   if ~isempty(fn)
     return;
   end
+  if strcmp(precision, 'double')
+    stages = [{pre}, stages];
+  end
 end
+% The result is double; argmax and binary give double already.
+cast_double = strcmp(precision, 'single') && ...
+              ~any(strcmp(stages{end}.kind, {'argmax', 'multi_argmax', 'binary'}));
 % Fewer, larger stages: two linear+relu (or +tanh) layers in one handle, and an unscale
 % folded into the linear+tanh before it (SAC's squashed head).
 merged = {};

@@ -1,14 +1,16 @@
-function f = fuse_mlp(stages, cast_double)
+function f = fuse_mlp(stages, precision)
 %FUSE_MLP One anonymous function for a whole two-hidden-layer network (load time).
 %
-%   F = sb3.internal.fuse_mlp(STAGES, CAST_DOUBLE) returns a handle F(X)
-%   that computes the chain STAGES (built by sb3.internal.compile_program,
+%   F = sb3.internal.fuse_mlp(STAGES, PRECISION) returns a handle F(X) that
+%   computes the chain STAGES (built by sb3.internal.compile_program,
 %   without input preprocessing) in one fixed expression, or [] when STAGES
 %   is not of this form: two linear layers with the same activation (relu
 %   or tanh), an output linear layer, then nothing, tanh (with or without
 %   unscale), clip or argmax. This is the network of every SB3 algorithm's
-%   default net_arch. With CAST_DOUBLE true the result is cast to double
-%   (argmax already returns double indices).
+%   default net_arch. X may be double or single; F returns double. With
+%   PRECISION 'single' the network runs in single (a double X meets single
+%   weights) and the result is cast to double; with 'double' X is cast to
+%   double first. Argmax gives double indices either way.
 %
 %   One expression instead of nested handles saves Octave a call per layer
 %   (1.5 to 2 us each). Nothing is built from text: each form is written out
@@ -18,7 +20,7 @@ function f = fuse_mlp(stages, cast_double)
 %   Example:
 %     W = single(eye(2)); b = single([0 0]);
 %     lin = @(act) struct('kind', 'linear', 'o', struct('Wt', W, 'b', b), 'act', act);
-%     f = sb3.internal.fuse_mlp({lin('relu'), lin('relu'), lin('')}, true);
+%     f = sb3.internal.fuse_mlp({lin('relu'), lin('relu'), lin('')}, 'single');
 %     f([-1 2])   % [0 2], double
 %
 %   See also sb3.internal.compile_program, sb3.internal.fuse_stage.
@@ -65,42 +67,46 @@ end
 if strcmp(head, 'unscale') && all(m == 0)
   head = 'half';  % a symmetric action range: no mid to add
 end
-switch sprintf('%s/%s/%d', act, head, cast_double && ~strcmp(head, 'argmax'))
-  case 'relu/plain/1'
+switch sprintf('%s/%s/%s', act, head, precision)
+  case 'relu/plain/single'
     f = @(x) double(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
-  case 'relu/plain/0'
-    f = @(x) max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3;
-  case 'relu/unscale/1'
+  case 'relu/unscale/single'
     f = @(x) double(tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m);
-  case 'relu/unscale/0'
-    f = @(x) tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m;
-  case 'relu/half/1'
+  case 'relu/half/single'
     f = @(x) double(tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h);
-  case 'relu/half/0'
-    f = @(x) tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h;
-  case 'relu/clip/1'
+  case 'relu/clip/single'
     f = @(x) double(min(max(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi));
-  case 'relu/clip/0'
-    f = @(x) min(max(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi);
-  case 'relu/argmax/0'
+  case 'relu/argmax/single'
     f = @(x) sb3.internal.argmax_rows(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
-  case 'tanh/plain/1'
+  case 'tanh/plain/single'
     f = @(x) double(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3);
-  case 'tanh/plain/0'
-    f = @(x) tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3;
-  case 'tanh/unscale/1'
+  case 'tanh/unscale/single'
     f = @(x) double(tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h + m);
-  case 'tanh/unscale/0'
-    f = @(x) tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h + m;
-  case 'tanh/half/1'
+  case 'tanh/half/single'
     f = @(x) double(tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h);
-  case 'tanh/half/0'
-    f = @(x) tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h;
-  case 'tanh/clip/1'
+  case 'tanh/clip/single'
     f = @(x) double(min(max(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3, lo), hi));
-  case 'tanh/clip/0'
-    f = @(x) min(max(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3, lo), hi);
-  otherwise  % 'tanh/argmax/0'
+  case 'tanh/argmax/single'
     f = @(x) sb3.internal.argmax_rows(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3);
+  case 'relu/plain/double'
+    f = @(x) max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3;
+  case 'relu/unscale/double'
+    f = @(x) tanh(max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m;
+  case 'relu/half/double'
+    f = @(x) tanh(max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h;
+  case 'relu/clip/double'
+    f = @(x) min(max(max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi);
+  case 'relu/argmax/double'
+    f = @(x) sb3.internal.argmax_rows(max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
+  case 'tanh/plain/double'
+    f = @(x) tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3;
+  case 'tanh/unscale/double'
+    f = @(x) tanh(tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3) .* h + m;
+  case 'tanh/half/double'
+    f = @(x) tanh(tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3) .* h;
+  case 'tanh/clip/double'
+    f = @(x) min(max(tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3, lo), hi);
+  otherwise  % 'tanh/argmax/double'
+    f = @(x) sb3.internal.argmax_rows(tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3);
 end
 end
