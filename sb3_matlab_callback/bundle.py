@@ -29,6 +29,7 @@ from .critics import build_critic, critic_field, critic_values
 from .errors import BundleError, NonFiniteError
 from .extractors import find_extractor
 from .mat5 import encode_mat5
+from .mat5_check import check_mat5
 from .program import Program
 from .reference import sample_observations
 from .reference_run import critic_reference, stacked_reference
@@ -506,6 +507,7 @@ def load_bundle(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise BundleError(f"Bundle file {str(path)!r} does not exist or is not a regular file.")
     try:
+        check_mat5(path)  # scipy trusts the sizes inside a file: a damaged one can crash it
         check_mat_variables(path, scipy.io.whosmat(path))
         data = scipy.io.loadmat(path, simplify_cells=True)
     except BundleError:

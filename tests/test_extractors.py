@@ -270,7 +270,8 @@ def test_to_numpy_moves_tensors_to_the_cpu() -> None:
 
     value = th.ones(2, 3).as_subclass(Tracked)
     out = to_numpy(value)
-    assert Tracked.moved and out.dtype == np.float64 and out.shape == (2, 3)
+    # float32 tensors keep their precision (stored as MATLAB single, issue #9)
+    assert Tracked.moved and out.dtype == np.float32 and out.shape == (2, 3)
 
 
 def test_sac_with_images_shares_nothing_it_should_not() -> None:

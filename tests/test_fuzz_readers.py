@@ -320,3 +320,17 @@ def test_critic_and_frame_stack_rules_name_the_field(value_bundles, tmp_path: Pa
     scipy.io.savemat(tmp_path / "p.mat", data, long_field_names=True)
     with pytest.raises(BundleError, match=message):
         load_bundle(tmp_path / "p.mat")
+
+
+@pytest.mark.parametrize("dims", [(1_000_000, 1_000_000), (-1, 1), (0, 5)])
+def test_array_sizes_that_disagree_with_their_data_are_refused_before_scipy(
+        bundle_bytes: bytes, tmp_path: Path, dims: tuple[int, int]) -> None:
+    """scipy trusts these sizes (a crafted file crashed it with a segfault): check_mat5 does not."""
+    import struct
+
+    data = bytearray(bundle_bytes)
+    name = data.index(b"num_registers")  # the variable's name follows its dimensions
+    struct.pack_into("<ii", data, name - 16, *dims)
+    (tmp_path / "p.mat").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="corrupt or not a MAT file"):
+        load_bundle(tmp_path / "p.mat")
