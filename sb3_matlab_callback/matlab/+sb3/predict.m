@@ -83,9 +83,7 @@ if nargin == 2 && isfloat(obs) && isreal(obs) && ~issparse(obs)
         return;
       end
     end
-  catch
-    % Not a row or a 2-D batch: the checked path names the problem.
-  end
+  end  % not a row or a 2-D batch: the checked path below names the problem
 end
 [action, state] = sb3.internal.predict_checked(policy, obs, sb3.internal.text_args(varargin));
 end
