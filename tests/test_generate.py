@@ -12,6 +12,7 @@ generated file as MATLAB.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import zlib
@@ -123,12 +124,22 @@ try
   d = load('in_{index}.mat');
   p = sb3.load_policy(d.bundle);
   params = sb3.params(p, d.fingerprint);
-  r.single_fields = all(structfun(@(v) isa(v, 'single'), params));{body}
+  r.single_fields = all(structfun(@(v) isa(v, 'single'), params));
+  names = fieldnames(params);
+  r.layout = '';
+  for k = 1:numel(names)
+    r.layout = [r.layout sprintf('%s %s;', names{{k}}, mat2str(size(params.(names{{k}}))))];
+  end{body}
 catch e
   r.error = [e.identifier ': ' e.message];
 end
 save('-v7', 'out_{index}.mat', '-struct', 'r');
 """
+
+
+def _layout(spec: Any) -> str:
+    """The params fields and sizes, as the Octave block prints them (``mat2str(size(v))``)."""
+    return "".join(f"{p.name} [{' '.join(str(d) for d in p.size)}];" for p in spec.params())
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +148,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp / "octave"
     work.mkdir()
     (work / "obs_at.m").write_text(OBS_AT)
-    blocks, expected, fingerprints, files = [], {}, {}, []
+    blocks, expected, fingerprints, files, layouts = [], {}, {}, [], {}
     for index, case in enumerate(CASES):
         model = case.build()
         venv = _vec_normalize(case) if case.vec_normalize else None
@@ -155,11 +166,13 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             data["h0"], data["c0"] = expected[case.name]["h"], expected[case.name]["c"]
         scipy.io.savemat(work / f"in_{index}.mat", data, long_field_names=True)
         blocks.append(_block(index, case, name))
+        layouts[case.name] = _layout(load_program_spec(later))
     run_octave("\n".join(blocks), work, timeout=1200)
     results = {}
     for index, case in enumerate(CASES):
         out = scipy.io.loadmat(work / f"out_{index}.mat", simplify_cells=True)
-        results[case.name] = {"expected": expected[case.name], **out}
+        results[case.name] = {"expected": expected[case.name],
+                              "layout_expected": layouts[case.name], **out}
     return {"results": results, "fingerprints": fingerprints, "files": files, "work": work}
 
 
@@ -171,6 +184,8 @@ def test_generated_function_matches_sb3_predict(generated: dict[str, Any], case:
     res = generated["results"][case.name]
     assert "error" not in res, res["error"]
     assert res["single_fields"]
+    # sb3.params builds exactly the fields and sizes the generator wrote (bias folding included).
+    assert str(res["layout"]) == res["layout_expected"]
     want = res["expected"]
     got = np.asarray(res["action"], dtype=np.float64).reshape(want["action"].shape)
     if case.action == "Box":
@@ -299,3 +314,67 @@ def test_callback_writes_the_function_at_training_start(tmp_path: Path) -> None:
     assert function.read_text() != text
     newest = sorted(tmp_path.glob("cart_v*.mat"))[-1]
     assert f"Architecture fingerprint: {load_bundle(newest)['fingerprint']}" in function.read_text()
+
+
+# --------------------------------------------------------------------------- bias folding
+def _sizes(model: Any) -> list[tuple[str, tuple[int, ...]]]:
+    return [(p.name, tuple(p.size)) for p in load_program_spec(build_program(model)).params()]
+
+
+@pytest.mark.parametrize(("activation", "first", "carried"), [
+    (th.nn.ReLU, (4, 9), True),
+    (th.nn.Hardshrink, (4, 9), True),  # x .* (abs(x) > 0.5): 1 stays 1, NaN stays NaN
+    (th.nn.Tanh, (4, 8), False),
+    (th.nn.LeakyReLU, (4, 8), False),  # max/min forms map NaN to a number: no carrying
+    (th.nn.ReLU6, (4, 8), False),
+])
+def test_linear_bias_is_folded_and_the_unit_carried_through_relu(activation: type, first: tuple,
+                                                                 carried: bool) -> None:
+    model = SAC("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", buffer_size=64,
+                policy_kwargs={"net_arch": [8], "activation_fn": activation})
+    assert _sizes(model) == [("op1_weight", first), ("op3_weight", (9, 1))]
+    text = render_matlab_function(load_program_spec(build_program(model)), "f")
+    code = [line for line in text.splitlines() if not line.startswith("%")]
+    assert not any("+ params." in line for line in code), "no separate bias additions"
+    assert any(re.search(r"\[(double\()?obs\)?, 1\] \* params\.op1_weight", line) for line in code)
+    concatenated = any(", 1] * params.op3_weight" in line for line in code)
+    assert concatenated != carried, "a carried unit needs no [x, 1]"
+
+
+def test_unit_carriers_follow_every_reader() -> None:
+    from sb3_matlab_callback.generate.spec import Step, unit_carriers
+
+    def steps(*ops: tuple) -> list[Step]:
+        return [Step(op, mode, inputs, out, {}) for op, mode, inputs, out in ops]
+
+    chain = [("linear", "always", (1,), 2), ("relu", "always", (2,), 3),
+             ("linear", "always", (3,), 4)]
+    assert unit_carriers(steps(*chain), output=4) == {0, 1}
+    # A sampling-only reader is not generated; a reader that is not linear or relu stops it.
+    assert unit_carriers(steps(*chain, ("exp", "stochastic", (3,), 5)), output=4) == {0, 1}
+    assert unit_carriers(steps(*chain, ("tanh", "always", (3,), 5)), output=5) == set()
+    assert unit_carriers(steps(*chain, ("concat", "always", (2, 4), 5)), output=5) == {1}
+    # The program's output never carries; a register written again is judged per writer.
+    assert unit_carriers(steps(*chain[:2]), output=3) == set()
+    rewritten = steps(*chain, ("linear", "always", (4,), 3), ("tanh", "always", (3,), 6))
+    assert unit_carriers(rewritten, output=6) == {0, 1, 2}
+
+
+@pytest.mark.octave
+def test_non_finite_observation_gives_nan_and_a_column_is_refused(tmp_path: Path) -> None:
+    path = export_policy(_sac([8, 8]), tmp_path / "p.mat")
+    generate_matlab_function(path, tmp_path, name="f")
+    out = run_octave(f"""
+p = sb3.params(sb3.load_policy('{path}'));
+r = struct('nan', f([NaN 0 0], p), 'inf', f([Inf 0 0], p), 'neg', f([0 -Inf 0], p));
+try
+  f([0.1; 0.2; 0.3], p);
+  r.column = 'accepted';
+catch e
+  r.column = e.message;
+end
+save('-v7', 'out.mat', '-struct', 'r');
+""", tmp_path)
+    res = scipy.io.loadmat(tmp_path / "out.mat", simplify_cells=True)
+    assert np.isnan([res["nan"], res["inf"], res["neg"]]).all(), (res, out)
+    assert res["column"] != "accepted"

@@ -69,6 +69,8 @@ def _emit_expression(spec: OpSpec, code: Code) -> None:
     if expression("#", _literal_constants(spec)).count("#") > 1:  # a cast once, not per use
         x = code.single_var(spec.inputs[0], code.out(spec))
     code.add(f"{code.out(spec)} = {expression(x, _literal_constants(spec))};")
+    if spec.unit and spec.inputs[0] in code.unit_regs:  # relu, hardshrink: 1 stays 1
+        code.unit_regs.add(spec.output)
 
 
 @register("softplus", shape=_constants_shape)

@@ -37,6 +37,8 @@ class Code:
     spec: ProgramSpec
     lines: list[str] = field(default_factory=list)
     double_regs: set[int] = field(default_factory=set)
+    #: Registers that hold a trailing 1 after their elements (spec.py, *Bias folding*).
+    unit_regs: set[int] = field(default_factory=set)
     depth: int = 0
     #: The position of ``action_masks`` among the function's arguments.
     mask_argument: int = 3

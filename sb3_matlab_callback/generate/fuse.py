@@ -2,13 +2,13 @@
 
 Octave interprets the generated function one operation at a time; every assignment,
 variable read and statement costs it time (docs/performance.md). The emitters write one
-statement per op (``r2 = r1 * W + b;``, ``r9 = tanh(r6);``, ...). :func:`inline_once`
+statement per op (``r2 = [r1, 1] * W;``, ``r9 = tanh(r6);``, ...). :func:`inline_once`
 substitutes the expression of each register that is assigned once, at the top level,
 and read exactly once, in the next statement, so a linear layer with its activation
 and the action's post-processing each become one line, e.g.::
 
-    r4 = (r2 .* (r2 > 0)) * params.op3_weight + params.op3_bias;
-    action = double(tanh((r4 .* (r4 > 0)) * params.op5_weight + params.op5_bias) .* 2);
+    r4 = (r2 .* (r2 > 0)) * params.op3_weight;
+    action = double(tanh((r4 .* (r4 > 0)) * params.op5_weight) .* 2);
 
 A register read twice (``x .* (x > 0)``) stays a variable, so no work is repeated, and
 no fold makes a line longer than the style's limit.

@@ -48,7 +48,8 @@ def emit_input(spec: InputSpec, code: Code, is_float: bool) -> None:
 def _box(spec: InputSpec, code: Code, is_float: bool) -> None:
     out, obs = code.reg(spec.output), source(spec)
     if len(spec.shape) <= 1:
-        value = f"{obs}(:).'"
+        # Read only by linear layers ([obs, 1] * W): a column fails there, so no reshape.
+        value = obs if spec.direct and not spec.normalize and spec.scale == 1 else f"{obs}(:).'"
     else:
         order = " ".join(str(d) for d in range(len(spec.shape), 0, -1))
         value = f"reshape(permute({obs}, [{order}]), 1, {_size(spec)})"

@@ -27,19 +27,26 @@ def _check_flat(spec: OpSpec) -> None:
 
 # --------------------------------------------------------------------------- linear
 def _linear_shape(spec: OpSpec, raw: dict[str, Any]) -> None:
+    """One param: the weight transposed with the bias as last row (spec.py, *Bias folding*)."""
     _check_flat(spec)
     bias = _row(raw["bias"])
     n_in, n_out = spec.in_shapes[0].size, bias.shape[1]
     weight = np.asarray(raw["weight"], dtype=np.float64).reshape(n_out, n_in)
     spec.out_shape = Shape((n_out,))
-    spec.params = [Param(f"op{spec.index}_weight", (n_in, n_out), weight.T),
-                   Param(f"op{spec.index}_bias", (1, n_out), bias)]
+    folded = np.vstack([weight.T, bias])
+    if spec.unit:  # one more column, [0 ... 0 1]': the output's trailing 1
+        folded = np.hstack([folded, np.eye(n_in + 1)[:, -1:]])
+    spec.params = [Param(f"op{spec.index}_weight", folded.shape, folded)]
 
 
 @register("linear", shape=_linear_shape)
 def _emit_linear(spec: OpSpec, code: Code) -> None:
-    weight, bias = (code.param(p.name) for p in spec.params)
-    code.add(f"{code.out(spec)} = {code.reg(spec.inputs[0])} * {weight} + {bias};")
+    x = code.reg(spec.inputs[0])
+    if spec.inputs[0] not in code.unit_regs:
+        x = f"[{x}, 1]"
+    code.add(f"{code.out(spec)} = {x} * {code.param(spec.params[0].name)};")
+    if spec.unit:
+        code.unit_regs.add(spec.output)
 
 
 # --------------------------------------------------------------------------- conv2d

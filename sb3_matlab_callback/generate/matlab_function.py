@@ -142,6 +142,7 @@ def render_matlab_function(spec: ProgramSpec, name: str) -> str:
         if op.mode == "stochastic":
             continue
         code.comment(_op_comment(op))
+        code.unit_regs.discard(op.output)
         OPS[op.op].emit(op, code)
     result = code.reg(spec.output)
     code.add(f"action = {result};" if spec.output in code.double_regs

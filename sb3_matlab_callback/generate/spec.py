@@ -12,8 +12,9 @@ changes is a ``single`` field of ``params``:
 
 - input ``i`` with VecNormalize: ``in{i}_mean``, ``in{i}_var`` (``1-by-d``, or ``H-by-W-by-C``);
 - op ``k`` (1-based over all ops; ops that only run when sampling have none):
-  ``linear``: ``op{k}_weight`` (in-by-out, torch's weight transposed), ``op{k}_bias``
-  (``1-by-out``); ``conv2d``: ``op{k}_weight`` (``(Cin*kh*kw)-by-Cout``, rows ordered
+  ``linear``: ``op{k}_weight``, ``(in+1)-by-out``: torch's weight transposed with the bias
+  as its last row (see *Bias folding* below), ``(in+1)-by-(out+1)`` when the layer carries
+  the unit; ``conv2d``: ``op{k}_weight`` (``(Cin*kh*kw)-by-Cout``, rows ordered
   channel, kernel row, kernel column), ``op{k}_bias``; ``prelu``: ``op{k}_weight``;
   ``batch_norm``: ``op{k}_mean``, ``op{k}_var``, ``op{k}_weight``, ``op{k}_bias``;
   ``layer_norm``: ``op{k}_weight``, ``op{k}_bias``; ``lstm`` layer ``j``:
@@ -23,6 +24,15 @@ changes is a ``single`` field of ``params``:
 Scalars (activation constants, ``eps``, ``clip_obs``, image ``scale``) and the action
 bounds of ``unscale``/``clip`` are fixed for a run: they are written into the code, and
 the fingerprint covers their values.
+
+Bias folding: a linear layer computes ``[x, 1] * W`` with its bias as the last row of
+``W``. When the layer's output (register ``r``) is read only by linear layers and by
+activations that keep a trailing 1 as exactly 1 and NaN as NaN (:func:`keeps_unit`),
+whose outputs are read likewise, the layer *carries the unit*: ``W`` gets one more column,
+``[0 ... 0 1]'``, so ``r`` holds a trailing 1 and the next layer takes ``r * W`` with no
+concatenation and no bias addition (docs/performance.md). :func:`unit_carriers` decides
+this from the program alone; ``sb3.internal.unit_carriers`` in MATLAB applies the same
+rule, so ``sb3.params`` builds the same sizes.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from typing import Any
 import numpy as np
 
 #: Version of the fingerprint's canonical form; part of what is hashed.
-FINGERPRINT_FORMAT = "sb3-matlab-architecture-1"
+FINGERPRINT_FORMAT = "sb3-matlab-architecture-2"
 #: MATLAB's ``namelengthmax``.
 MAX_NAME_LENGTH = 63
 MATLAB_KEYWORDS = frozenset({
@@ -89,6 +99,8 @@ class InputSpec:
     epsilon: float = 0.0
     clip_obs: float = 0.0
     params: list[Param] = field(default_factory=list)
+    #: Only linear layers read the register: the observation is used as given (a row).
+    direct: bool = False
 
 
 @dataclass
@@ -104,6 +116,8 @@ class OpSpec:
     out_shape: Shape
     consts: dict[str, Any] = field(default_factory=dict)
     params: list[Param] = field(default_factory=list)
+    #: The output holds one more element, a trailing 1 (see *Bias folding*).
+    unit: bool = False
 
 
 @dataclass
@@ -199,23 +213,91 @@ def program_spec(fields: dict[str, Any], algorithm: str = "", origin: str = "") 
     shapes: dict[int, Shape] = {}
     inputs = [_input_spec(index, raw, shapes) for index, raw in
               enumerate(_items(fields["inputs"]), start=1)]
+    raws = _items(fields["ops"])
+    steps = [Step(_text(raw["op"]), _text(raw.get("mode", "always")), _ints(raw["inputs"]),
+                  int(_scalar(raw["output"])), raw) for raw in raws]
+    for step in steps:
+        check_op(step.op, step.mode)
+    output = int(_scalar(fields["output"]))
+    carriers = unit_carriers(steps, output)
+    for item in inputs:
+        readers, _ = _readers(steps, 0, item.output)
+        item.direct = bool(readers) and all(steps[j].op == "linear" for j in readers)
     ops = []
-    for index, raw in enumerate(_items(fields["ops"]), start=1):
-        name, mode = _text(raw["op"]), _text(raw.get("mode", "always"))
-        check_op(name, mode)
-        regs = _ints(raw["inputs"])
+    for index, step in enumerate(steps, start=1):
         # Registers that only sampling ops write have no shape here: those ops are skipped.
-        in_shapes = tuple(shapes.get(r, Shape((0,))) for r in regs)
-        spec = OpSpec(index, name, mode, regs, int(_scalar(raw["output"])), in_shapes,
-                      in_shapes[0])
-        if mode != "stochastic":
-            OPS[name].shape(spec, raw)
+        in_shapes = tuple(shapes.get(r, Shape((0,))) for r in step.inputs)
+        spec = OpSpec(index, step.op, step.mode, step.inputs, step.output, in_shapes,
+                      in_shapes[0], unit=index - 1 in carriers)
+        if step.mode != "stochastic":
+            OPS[step.op].shape(spec, step.raw)
             shapes[spec.output] = spec.out_shape
         ops.append(spec)
     recurrent = fields.get("recurrent") or {"kind": "none"}
     recurrent = {k: (_text(v) if k == "kind" else _scalar(v)) for k, v in recurrent.items()}
-    return ProgramSpec(inputs, ops, int(_scalar(fields["output"])), recurrent, shapes,
+    return ProgramSpec(inputs, ops, output, recurrent, shapes,
                        algorithm=algorithm, origin=origin)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One op of the bundle's program as stored: name, mode, registers and its struct."""
+
+    op: str
+    mode: str
+    inputs: tuple[int, ...]
+    output: int
+    raw: Any
+
+
+def keeps_unit(step: Step) -> bool:
+    """Whether an activation maps 1 to exactly 1 and NaN to NaN, elementwise.
+
+    ``relu`` (``x .* (x > 0)``) and ``hardshrink`` with ``lambd < 1`` (``x .* (abs(x) >
+    lambd)``). Activations written with ``max``/``min`` (leaky_relu, elu, hardtanh, ...)
+    map NaN to a number in MATLAB: a unit made NaN by an infinite input would silently
+    become a wrong bias, so the unit is not carried through them.
+    """
+    if step.op == "relu":
+        return True
+    return step.op == "hardshrink" and _scalar(step.raw["lambd"]) < 1
+
+
+def _readers(steps: list[Step], start: int, reg: int) -> tuple[list[int], bool]:
+    """Positions (from ``start``) of the generated ops that read ``reg`` before it is written again.
+
+    :return: those positions, and whether a generated op writes ``reg`` again.
+    """
+    readers = []
+    for position in range(start, len(steps)):
+        step = steps[position]
+        if step.mode == "stochastic":
+            continue
+        if reg in step.inputs:
+            readers.append(position)
+        if step.output == reg:
+            return readers, True
+    return readers, False
+
+
+def unit_carriers(steps: list[Step], output: int) -> set[int]:
+    """Return the positions (0-based) of the ops whose output carries a trailing 1.
+
+    A linear layer, or a unit-keeping activation (:func:`keeps_unit`), whose output is
+    read (until written again) by at least one generated op, only by linear layers and
+    by unit-keeping activations that carry it on, and is not the program's output.
+    Decided from the last op backwards; ``sb3.internal.unit_carriers`` is the same rule.
+    """
+    carriers: set[int] = set()
+    for position in range(len(steps) - 1, -1, -1):
+        step = steps[position]
+        if step.mode == "stochastic" or not (step.op == "linear" or keeps_unit(step)):
+            continue
+        readers, rewritten = _readers(steps, position + 1, step.output)
+        if readers and (rewritten or step.output != output) and all(
+                steps[j].op == "linear" or j in carriers for j in readers):
+            carriers.add(position)
+    return carriers
 
 
 def _input_spec(index: int, raw: dict[str, Any], shapes: dict[int, Shape]) -> InputSpec:
@@ -280,6 +362,7 @@ def architecture(spec: ProgramSpec) -> dict[str, Any]:
         if o.mode != "stochastic":
             entry["consts"] = o.consts
             entry["shape"] = o.out_shape.dims
+            entry["unit"] = o.unit
         ops.append(entry)
     params = [{"name": p.name, "size": p.size, "class": "single"} for p in spec.params()]
     return {"format": FINGERPRINT_FORMAT, "inputs": inputs, "ops": ops, "output": spec.output,

@@ -36,6 +36,9 @@ function policy = load_policy(bundle_path, varargin)
 %   the op (also for an op this runtime does not know); it never causes an
 %   indexing error in sb3.predict, sb3.value, sb3.q_value or sb3.verify.
 %
+%   POLICY.skeleton records what a newer bundle of the same program must
+%   equal for sb3.poll to reload it cheaply (sb3.internal.bundle_skeleton).
+%
 %   Errors: sb3:load_policy:badOption, sb3:load_policy:badPath, sb3:load_policy:notFound,
 %   sb3:load_policy:corrupt, sb3:load_policy:notBundle,
 %   sb3:load_policy:badVersion.
@@ -131,13 +134,17 @@ for i = 1:numel(S.inputs)
 end
 det_ops = {};
 sto_ops = {};
+det_pos = zeros(1, numel(S.ops));  % where each op went (0: not there)
+sto_pos = zeros(1, numel(S.ops));
 for k = 1:numel(S.ops)
   o = sb3.internal.compile_op(S.ops{k}, precision);
   if ~strcmp(o.mode, 'stochastic')
     det_ops{end + 1} = o; %#ok<AGROW>
+    det_pos(k) = numel(det_ops);
   end
   if ~strcmp(o.mode, 'deterministic')
     sto_ops{end + 1} = o; %#ok<AGROW>
+    sto_pos(k) = numel(sto_ops);
   end
 end
 policy.det_ops = det_ops;
@@ -150,10 +157,11 @@ policy.fast_fn = [];
 policy.fast_d = -1;
 policy.fast_limit = 0;
 policy.fast_limit2 = 0;  % fast_limit^2: sb3.predict compares squares (no abs call)
+plan = [];
 if numel(policy.inputs) == 1 && ~policy.inputs{1}.is_dict && policy.inputs{1}.flat && ...
    strcmp(policy.inputs{1}.kind, 'box') && policy.frame_stack.n_stack == 0
-  [fn, limit] = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output, ...
-                                             policy.inputs{1}, precision);
+  [fn, limit, plan] = sb3.internal.compile_program(det_ops, policy.num_registers, ...
+                                                   policy.output, policy.inputs{1}, precision);
   if ~isempty(fn)
     policy.fast_fn = fn;
     policy.fast_d = policy.inputs{1}.d;
@@ -167,5 +175,14 @@ policy.run_id = '';
 policy.poll_stamp = [];
 if isfield(S, 'run_id') && ischar(S.run_id)
   policy.run_id = S.run_id;
+end
+% What sb3.poll needs to load the next checkpoint of this program cheaply
+% (sb3.internal.reload_policy); [] where that is not possible.
+policy.skeleton = sb3.internal.bundle_skeleton(S, known);
+if ~isempty(policy.skeleton)
+  policy.skeleton.det_pos = det_pos;
+  policy.skeleton.sto_pos = sto_pos;
+  policy.skeleton.plan = plan;
+  policy.skeleton.input_shapes = input_shapes;
 end
 end

@@ -16,8 +16,12 @@ function params = params(policy, fingerprint)
 %   Fields (k counts the bundle's ops from 1, i its inputs; ops that only
 %   run when sampling have none):
 %     in<i>_mean, in<i>_var     VecNormalize statistics, 1-by-d (H-by-W-by-C)
-%     op<k>_weight, op<k>_bias  linear: in-by-out and 1-by-out; conv2d:
-%                               (Cin*kh*kw)-by-Cout and 1-by-Cout; prelu
+%     op<k>_weight              linear: (in+1)-by-out, the weight transposed
+%                               with the bias as last row; (in+1)-by-(out+1)
+%                               with a last column [0 ... 0 1]' when the
+%                               output only feeds relu/linear layers (see
+%                               sb3.internal.unit_carriers)
+%     op<k>_weight, op<k>_bias  conv2d: (Cin*kh*kw)-by-Cout and 1-by-Cout; prelu
 %     op<k>_mean, _var, _weight, _bias   batch_norm; layer_norm: _weight, _bias
 %     op<k>_l<j>_weight_ih, _weight_hh, _bias_ih, _bias_hh   LSTM layer j,
 %                               transposed (in-by-4H, H-by-4H, 1-by-4H)
@@ -35,7 +39,7 @@ function params = params(policy, fingerprint)
 %
 %   See also sb3.load_policy, sb3.poll, sb3.predict.
 
-if ~isstruct(policy) || ~isfield(policy, 'raw_ops') || ~isfield(policy, 'raw_inputs')
+if ~isstruct(policy) || ~all(isfield(policy, {'raw_ops', 'raw_inputs', 'output'}))
   error('sb3:params:badPolicy', 'POLICY must be a policy returned by sb3.load_policy.');
 end
 if nargin > 1
@@ -65,10 +69,11 @@ for i = 1:numel(inputs)
   end
 end
 ops = policy.raw_ops;
+unit = sb3.internal.unit_carriers(ops, policy.output);
 for k = 1:numel(ops)
   o = ops{k};
   if ~strcmp(o.mode, 'stochastic')
-    params = sb3.internal.op_params(params, o, sprintf('op%d_', k));
+    params = sb3.internal.op_params(params, o, sprintf('op%d_', k), unit(k));
   end
 end
 end

@@ -38,6 +38,12 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %   reloaded once. SAVE_PATH and the option name may be char vectors or
 %   string scalars.
 %
+%   The next checkpoint of the program POLICY runs (same ops, registers and
+%   sizes: the usual case during training) is loaded cheaply: its variables
+%   are compared with POLICY's, and only the new weights, VecNormalize
+%   statistics and the fast path are compiled (sb3.internal.reload_policy).
+%   Any other bundle is loaded and checked in full by sb3.load_policy.
+%
 %   [POLICY, UPDATED] = sb3.poll(POLICY, SAVE_PATH, 'Verify', true) also runs
 %   sb3.verify on each newly loaded policy.
 %
@@ -97,13 +103,20 @@ if ~isempty(policy) && isfield(policy, 'precision')
   precision = policy.precision;
 end
 
-file = fullfile(save_path, 'manifest.json');
+% fullfile costs Octave about 0.1 ms: the manifest's path is kept for the last save_path
+% (it depends on the text of save_path alone, not on the current folder).
+persistent last_save_path last_file
+if ~strcmp(save_path, last_save_path)
+  last_file = fullfile(save_path, 'manifest.json');
+  last_save_path = save_path;
+end
+file = last_file;
 attempts = 20;
 memo = [];
 for attempt = 1:attempts
   % The stamp is taken before the read: a replace in between changes it again later.
   [bytes, mtime, clock_now] = sb3.internal.file_stamp(file);
-  [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'poll');
+  [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'poll', file);
   if strcmp(kind, 'none')
     return;  % nothing committed yet
   elseif strcmp(kind, 'ok')
@@ -119,11 +132,18 @@ for attempt = 1:attempts
     elseif isfield(m, 'run_id')
       run_id = m.run_id;
     end
+    % fullfile(save_path, entry.file), entry.file a bare name (fullfile is slow in Octave).
+    path = [file(1:end - numel('manifest.json')), entry.file];
     if ~isempty(policy)
       % The same checkpoint: same version, file, sha256 and run. A run restarted in a
-      % fresh folder reuses version numbers and file names, never the sha256.
-      [~, name, ext] = fileparts(policy.path);
-      if isequal(policy.version, entry.version) && strcmp([name ext], entry.file) && ...
+      % fresh folder reuses version numbers and file names, never the sha256. The file
+      % is the name policy.path ends with (fileparts, an m-file in Octave, costs more).
+      n = numel(entry.file);
+      tail = numel(policy.path) - n;
+      if isnumeric(policy.version) && isscalar(policy.version) && ...
+         policy.version == entry.version && ...
+         tail >= 0 && strcmp(policy.path(tail + 1:end), entry.file) && ...
+         (tail == 0 || any(policy.path(tail) == '/\')) && ...
          isfield(policy, 'sha256') && ~isempty(policy.sha256) && ...
          strcmpi(policy.sha256, entry.sha256) && isfield(policy, 'run_id') && ...
          strcmp(policy.run_id, run_id)
@@ -131,11 +151,19 @@ for attempt = 1:attempts
         return;  % already running the newest: no reload
       end
     end
-    path = fullfile(save_path, entry.file);
     try
       sb3.internal.check_file(path, entry, 'poll');
-      candidate = sb3.load_policy(path, 'Precision', precision);
-      if ~isequal(candidate.version, entry.version)
+      % The next checkpoint of the program in use: only what differs is checked and
+      % compiled (sb3.internal.reload_policy); anything else is loaded in full.
+      candidate = [];
+      if ~isempty(policy)
+        candidate = sb3.internal.reload_policy(path, policy, precision);
+      end
+      if isempty(candidate)
+        candidate = sb3.load_policy(path, 'Precision', precision);
+      end
+      if ~(isnumeric(candidate.version) && isscalar(candidate.version) && ...
+           candidate.version == entry.version)
         error('sb3:poll:badFile', 'Bundle %s holds version %s; the manifest says %d.', ...
               path, mat2str(candidate.version), entry.version);
       end

@@ -33,24 +33,30 @@ end
 if ~isempty(problem)
   return;
 end
+% The common case (every entry with the same keys) in one pass; else, or when an entry
+% may break a rule, entry by entry, which names the first at fault.
+[ok, versions, files] = sb3.internal.check_manifest_entries(m.checkpoints);
 if isstruct(m.checkpoints)
   m.checkpoints = num2cell(m.checkpoints(:).');
 else
   m.checkpoints = m.checkpoints(:).';
 end
 n = numel(m.checkpoints);
-versions = zeros(1, n);
-files = cell(1, n);
-for k = 1:n
-  [versions(k), files{k}, problem] = sb3.internal.check_manifest_entry(m.checkpoints{k}, k);
-  if ~isempty(problem)
-    return;
+if ~ok
+  versions = zeros(1, n);
+  files = cell(1, n);
+  for k = 1:n
+    [versions(k), files{k}, problem] = sb3.internal.check_manifest_entry(m.checkpoints{k}, k);
+    if ~isempty(problem)
+      return;
+    end
   end
 end
+sorted = sort(files);
 if any(diff(versions) <= 0)
   problem = sprintf('checkpoints must be in ascending version order (versions %s)', ...
                     mat2str(versions(1:min(n, 20))));
-elseif numel(unique(files)) ~= n
+elseif n > 1 && any(strcmp(sorted(1:end - 1), sorted(2:end)))
   problem = 'two checkpoints list the same file';
 elseif ~isfield(m, 'latest') || ~sb3.internal.is_whole(m.latest, 1) || m.latest ~= versions(end)
   problem = sprintf('latest must be the highest listed version (%d)', versions(end));

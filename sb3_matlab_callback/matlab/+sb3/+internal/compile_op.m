@@ -1,4 +1,4 @@
-function o = compile_op(o, precision)
+function o = compile_op(o, precision, old)
 %COMPILE_OP Precompute one op of a bundle's program (load time).
 %
 %   O = sb3.internal.compile_op(O, PRECISION) stores what sb3.predict needs
@@ -10,18 +10,49 @@ function o = compile_op(o, precision)
 %   fields (inputs, output, in1, nvec, shape, dim, kernel_size, ...) stay
 %   double.
 %
+%   O = sb3.internal.compile_op(O, PRECISION, OLD) compiles O from OLD, the
+%   compiled op of an earlier bundle of the same program whose fields other
+%   than the weights (linear) or low and high (unscale, clip) are equal to
+%   O's (sb3.internal.reload_policy proves it): only those are computed
+%   again, with the same formulas. Other ops are compiled in full.
+%
 %   Example:
 %     o = sb3.internal.compile_op(struct('op', 'relu', 'inputs', 1, ...
 %           'output', 2, 'mode', 'always'), 'double');
 %
 %   See also sb3.load_policy, sb3.predict.
 
+if nargin > 2
+  % convert(x) is cast(x, precision) without Octave's m-file cast (15 us a call).
+  convert = @double;
+  if strcmp(precision, 'single')
+    convert = @single;
+  end
+  switch o.op
+    case 'linear'
+      old.Wt = convert(o.weight).';
+      old.b = convert(reshape(o.bias, 1, []));
+      o = old;
+      return;
+    case {'unscale', 'clip'}
+      low = reshape(double(o.low), 1, []);
+      high = reshape(double(o.high), 1, []);
+      half = 0.5 * (high - low);
+      old.low = convert(low);
+      old.high = convert(high);
+      old.half = convert(half);
+      old.mid = convert(low + half);
+      o = old;
+      return;
+  end
+end
 o.inputs = double(o.inputs(:).');
 o.in1 = o.inputs(1);
 switch o.op
   case 'linear'
-    o.Wt = double(o.weight).';
-    o.b = reshape(double(o.bias), 1, []);
+    % cast(w, precision) equals cast(double(w), precision) for double, single and logical w.
+    o.Wt = cast(o.weight, precision).';
+    o.b = cast(reshape(o.bias, 1, []), precision);
     o = rmfield(o, {'weight', 'bias'});
   case {'unscale', 'clip'}
     o.low = reshape(double(o.low), 1, []);

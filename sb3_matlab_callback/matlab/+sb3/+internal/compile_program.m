@@ -1,4 +1,4 @@
-function [fn, limit] = compile_program(ops, num_registers, output, in, precision)
+function [fn, limit, plan] = compile_program(ops, num_registers, output, in, precision, plan)
 %COMPILE_PROGRAM Fuse a one-input chain program into one composed function handle (load time).
 %
 %   [FN, LIMIT] = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
@@ -21,6 +21,14 @@ function [fn, limit] = compile_program(ops, num_registers, output, in, precision
 %   mask_logits, sampling, ...), has no linear layer, or when no useful
 %   LIMIT exists.
 %
+%   [FN, LIMIT, PLAN] = sb3.internal.compile_program(...) also returns the
+%   program's stages without their constants (PLAN.chain is false when the
+%   program is not a chain). [FN, LIMIT] = sb3.internal.compile_program(OPS,
+%   NUM_REGISTERS, OUTPUT, IN, PRECISION, PLAN) compiles OPS and IN of the
+%   same program (same ops, registers and sizes; new constants, as
+%   sb3.internal.reload_policy proves) from PLAN: only the bound and the
+%   handle are computed again.
+%
 %   Example:
 %     [fn, limit] = sb3.internal.compile_program(policy.det_ops, policy.num_registers, ...
 %                                                policy.output, policy.inputs{1}, 'single');
@@ -29,59 +37,83 @@ function [fn, limit] = compile_program(ops, num_registers, output, in, precision
 
 fn = [];
 limit = 0;
-uses = zeros(1, num_registers);
-for k = 1:numel(ops)
-  uses(ops{k}.inputs) = uses(ops{k}.inputs) + 1;
-end
-if any(uses > 1) || isempty(ops) || ops{end}.output ~= output
-  return;
-end
 % The input stage: VecNormalize and scaling, in double, then the cast to PRECISION; for
 % a double network without them, only the cast of a single observation to double.
 pre = struct('kind', 'pre', 'o', in, 'act', '', 'o2', [], 'unscale', [], 'precision', precision);
-stages = {};
-if in.normalize || in.scale ~= 1
-  stages = {pre};
-end
-previous = in.output;
-k = 1;
-while k <= numel(ops)
-  o = ops{k};
-  if numel(o.inputs) ~= 1 || o.in1 ~= previous
+if nargin > 5 && ~isempty(plan)
+  % The stages of an earlier compile of the same program: only the constants are new.
+  if ~plan.chain
     return;
   end
-  if strcmp(o.op, 'linear') && k < numel(ops) && ...
-     any(strcmp(ops{k + 1}.op, {'relu', 'tanh'})) && ops{k + 1}.in1 == o.output
-    stages{end + 1} = struct('kind', 'linear', 'o', o, 'act', ops{k + 1}.op, 'o2', [], ...
-                             'unscale', []); %#ok<AGROW>
-    previous = ops{k + 1}.output;
-    k = k + 2;
-    continue;
+  stages = plan.stages;
+  for j = 1:numel(stages)
+    if plan.index(j) > 0
+      stages{j}.o = ops{plan.index(j)};
+    else
+      stages{j}.o = in;
+    end
   end
-  stages{end + 1} = struct('kind', o.op, 'o', o, 'act', '', 'o2', [], 'unscale', []); %#ok<AGROW>
-  previous = o.output;
-  k = k + 1;
-end
-% An N-D observation must fail a matrix product inside FN (sb3.predict relies on it).
-if ~any(cellfun(@(s) strcmp(s.kind, 'linear'), stages))
-  return;
+else
+  plan = struct('chain', false, 'stages', {{}}, 'index', []);
+  uses = zeros(1, num_registers);
+  for k = 1:numel(ops)
+    uses(ops{k}.inputs) = uses(ops{k}.inputs) + 1;
+  end
+  if any(uses > 1) || isempty(ops) || ops{end}.output ~= output
+    return;
+  end
+  stages = {};
+  index = [];  % the op each stage computes (0: the input stage)
+  if in.normalize || in.scale ~= 1
+    stages = {pre};
+    index = 0;
+  end
+  previous = in.output;
+  k = 1;
+  while k <= numel(ops)
+    o = ops{k};
+    if numel(o.inputs) ~= 1 || o.in1 ~= previous
+      return;
+    end
+    index(end + 1) = k; %#ok<AGROW>
+    if strcmp(o.op, 'linear') && k < numel(ops) && ...
+       any(strcmp(ops{k + 1}.op, {'relu', 'tanh'})) && ops{k + 1}.in1 == o.output
+      stages{end + 1} = struct('kind', 'linear', 'o', o, 'act', ops{k + 1}.op, 'o2', [], ...
+                               'unscale', []); %#ok<AGROW>
+      previous = ops{k + 1}.output;
+      k = k + 2;
+      continue;
+    end
+    stages{end + 1} = struct('kind', o.op, 'o', o, 'act', '', 'o2', [], 'unscale', []); %#ok<AGROW>
+    previous = o.output;
+    k = k + 1;
+  end
+  % An N-D observation must fail a matrix product inside FN (sb3.predict relies on it).
+  if ~any(cellfun(@(s) strcmp(s.kind, 'linear'), stages))
+    return;
+  end
+  plan = struct('chain', true, 'stages', {stages}, 'index', index);
+  for j = 1:numel(stages)
+    plan.stages{j}.o = [];  % the plan is kept without the constants
+  end
 end
 % The largest power of ten of |observation| that keeps every stage below 1e30. An op
 % without a known bound (lstm, mask_logits, conv2d, sampling, ...) or a NaN constant
-% gives a NaN bound: then there is no fast path.
-for e = 30:-1:-6
-  b = 10^e;
-  for j = 1:numel(stages)
-    b = sb3.internal.stage_bound(stages{j}, b);
-  end
-  if b <= 1e30
-    limit = 10^e;
-    break;
-  end
+% gives a NaN bound: then there is no fast path. All the candidates go through each stage
+% at once (one stage_bound call per stage, not one per candidate); a candidate that was
+% NaN after any stage stays out, even where a later min or max would drop its NaN.
+candidates = 10.^(30:-1:-6);
+b = candidates;
+out = false(size(b));
+for j = 1:numel(stages)
+  b = sb3.internal.stage_bound(stages{j}, b);
+  out = out | isnan(b);
 end
-if limit == 0
+first = find(~out & b <= 1e30, 1);
+if isempty(first)
   return;
 end
+limit = candidates(first);
 if ~strcmp(stages{1}.kind, 'pre')
   fn = sb3.internal.fuse_mlp(stages, precision);
   if ~isempty(fn)

@@ -16,13 +16,16 @@ function tf = is_regular_file(path)
 %   See also sb3.internal.read_manifest, sb3.internal.check_file.
 
 tf = false;
+if exist('OCTAVE_VERSION', 'builtin') ~= 0
+  % stat alone (isfile, an m-file in Octave, would cost as much again).
+  [info, err] = stat(path);
+  tf = err == 0 && S_ISREG(info.mode);
+  return;
+end
 if ~isfile(path)
   return;
 end
-if exist('OCTAVE_VERSION', 'builtin') ~= 0
-  [info, err] = stat(path);
-  tf = err == 0 && S_ISREG(info.mode);
-elseif usejava('jvm')
+if usejava('jvm')
   file = java.io.File(path);
   if ~file.isAbsolute()
     file = java.io.File(fullfile(pwd, path));

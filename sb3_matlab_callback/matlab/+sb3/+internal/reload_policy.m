@@ -1,0 +1,120 @@
+function policy = reload_policy(bundle_path, old, precision)
+%RELOAD_POLICY Load a newer bundle of the program in use, reusing the checks and compile.
+%
+%   POLICY = sb3.internal.reload_policy(BUNDLE_PATH, OLD, PRECISION) loads
+%   the bundle BUNDLE_PATH as sb3.load_policy(BUNDLE_PATH, 'Precision',
+%   PRECISION) would, when it holds the same program as the policy OLD
+%   (typically the next checkpoint of the same run), at a fraction of the
+%   cost: instead of checking the program against itself and compiling it
+%   again, it proves that the bundle equals OLD's bundle in everything but
+%   the values that a newer checkpoint changes (see
+%   sb3.internal.bundle_skeleton), then computes only what those values
+%   feed: the weights of the ops that hold them, VecNormalize statistics,
+%   and the fused fast path with its overflow bound. The architecture
+%   fingerprint the bundle states is not trusted: the comparison is of the
+%   variables themselves (containers, field names, classes, sizes and
+%   every other value), with only builtins no object overloads.
+%
+%   POLICY is [] when the bundle is not of the same program, or OLD carries
+%   no skeleton (a policy loaded with another precision, or built by hand):
+%   then the caller loads it with sb3.load_policy, which checks it in full
+%   (and refuses a hostile bundle with sb3:load_policy:corrupt). A file
+%   that is not a readable MAT file raises sb3:load_policy:corrupt.
+%
+%   Usage:
+%     policy = sb3.internal.reload_policy(bundle_path, old, precision)
+%
+%   Example:
+%     old = sb3.load_policy('exports/run1/policy_v000001.mat');
+%     policy = sb3.internal.reload_policy('exports/run1/policy_v000002.mat', old, 'single');
+%     if isempty(policy), policy = sb3.load_policy('exports/run1/policy_v000002.mat'); end
+%
+%   See also sb3.poll, sb3.load_policy, sb3.internal.bundle_skeleton.
+
+policy = [];
+if ~isfield(old, 'skeleton') || ~isstruct(old.skeleton) || ~isfield(old, 'precision') || ...
+   ~strcmp(old.precision, precision)
+  return;
+end
+skel = old.skeleton;
+S = sb3.internal.load_known(bundle_path, skel.known);
+% The same containers and field names, then the same classes (first: nothing else is
+% asked of a value of another class), sizes, and values where they must not differ.
+[leaves, names, layout] = sb3.internal.bundle_leaves(S, numel(skel.layout));
+if numel(layout) ~= numel(skel.layout) || ~all(layout == skel.layout) || ...
+   numel(names) ~= numel(skel.names) || ~all(strcmp(names, skel.names)) || ...
+   numel(leaves) ~= skel.count
+  return;
+end
+for j = 1:numel(skel.class_names)
+  if ~all(cellfun('isclass', leaves, skel.class_names{j}) == skel.class_masks{j})
+    return;
+  end
+end
+if ~all(all(sb3.internal.leaf_sizes(leaves) == skel.dims)) || ~all(cellfun('isreal', leaves)) || ...
+   any(cellfun('issparse', leaves)) || ~all(strcmp(leaves(skel.text), skel.text_values)) || ...
+   ~strcmp(sprintf('%.17g,', leaves{skel.numbers}), skel.number_text)
+  return;
+end
+% What the new values feed. VecNormalize statistics are checked again (var + epsilon).
+inputs = old.inputs;
+if skel.inputs_free
+  for i = 1:numel(S.inputs)
+    [~, ~, problem] = sb3.internal.check_input(S.inputs{i}, S.num_registers);
+    if ~isempty(problem)
+      return;  % sb3.load_policy names the problem
+    end
+    inputs{i} = sb3.internal.compile_input(S.inputs{i});
+  end
+end
+if old.frame_stack.n_stack > 0
+  sb3.internal.check_frame_stack(S, bundle_path);  % the reference sequence's values
+end
+if ~strcmp(old.critic.kind, 'none')
+  sb3.internal.check_critic(S, bundle_path, skel.input_shapes);
+end
+det_ops = old.det_ops;
+sto_ops = old.sto_ops;
+for k = skel.tensor_ops
+  d = skel.det_pos(k);
+  if d > 0
+    det_ops{d} = sb3.internal.compile_op(S.ops{k}, precision, det_ops{d});
+    if skel.sto_pos(k) > 0
+      sto_ops{skel.sto_pos(k)} = det_ops{d};
+    end
+  else
+    sto_ops{skel.sto_pos(k)} = sb3.internal.compile_op(S.ops{k}, precision, ...
+                                                       sto_ops{skel.sto_pos(k)});
+  end
+end
+policy = old;
+policy.path = bundle_path;
+policy.version = S.version;
+policy.num_timesteps = S.num_timesteps;
+policy.reference = S.reference;
+policy.raw_inputs = S.inputs;
+policy.raw_ops = S.ops;
+policy.inputs = inputs;
+policy.det_ops = det_ops;
+policy.sto_ops = sto_ops;
+if ~isempty(skel.plan)
+  [fn, limit] = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output, ...
+                                             inputs{1}, precision, skel.plan);
+  policy.fast_fn = [];
+  policy.fast_d = -1;
+  policy.fast_limit = 0;
+  policy.fast_limit2 = 0;
+  if ~isempty(fn)
+    policy.fast_fn = fn;
+    policy.fast_d = inputs{1}.d;
+    policy.fast_limit = limit;
+    policy.fast_limit2 = limit^2;
+  end
+end
+policy.sha256 = '';
+policy.run_id = '';
+policy.poll_stamp = [];
+if isfield(S, 'run_id') && ischar(S.run_id)
+  policy.run_id = S.run_id;
+end
+end

@@ -1,0 +1,283 @@
+"""sb3.poll's cheap reload of the next checkpoint of the same program (issue #9).
+
+When the new bundle holds the program of the policy in use (same ops, registers, sizes;
+new weights), ``sb3.internal.reload_policy`` proves that from the variables themselves and
+compiles only what the new values feed. Checked in real Octave against SB3's own
+``predict()`` of the *new* weights, and against a full ``sb3.load_policy`` of the same
+file (every compiled field equal). Bundles that keep the ``fingerprint`` text but change
+the program are never reused: they take the full checks, which refuse the broken ones
+with ``sb3:load_policy:corrupt``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import scipy.io
+import torch
+from envs import SpaceEnv
+from octave import run_octave
+from stable_baselines3 import DQN, PPO, SAC, TD3
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from sb3_matlab_callback import MatlabExportCallback, export_policy
+
+pytestmark = pytest.mark.octave
+
+OBS = gym.spaces.Box(-2.0, 2.0, (3,), np.float32)
+BOX = gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 3.0]), dtype=np.float32)
+DISCRETE = gym.spaces.Discrete(4)
+
+
+def _net() -> dict[str, Any]:
+    return {"net_arch": [16, 16]}
+
+
+MODELS = {
+    "sac": lambda: SAC("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
+    "td3": lambda: TD3("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
+    "ppo-box": lambda: PPO("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
+    "ppo-discrete": lambda: PPO("MlpPolicy", SpaceEnv(OBS, DISCRETE), policy_kwargs=_net(), seed=0,
+                                device="cpu"),
+    "dqn": lambda: DQN("MlpPolicy", SpaceEnv(OBS, DISCRETE), policy_kwargs=_net(), seed=0,
+                       device="cpu"),
+}
+CASES = [*MODELS, "sac-vecnormalize"]
+
+
+def _fields(path: Path) -> dict[str, Any]:
+    return {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+
+
+def _record(fields: dict[str, Any]) -> np.ndarray:
+    """A 1x1 MATLAB struct (numpy record) with ``fields``, in this order."""
+    out = np.empty((1, 1), dtype=[(name, object) for name in fields])
+    for name, value in fields.items():
+        out[0, 0][name] = value
+    return out
+
+
+def _edit_op(index: int, edit) -> Any:
+    """A mutation of op ``index`` (0-based): ``edit`` maps its fields to new ones."""
+    def change(data: dict[str, Any]) -> None:
+        op = data["ops"][0, index][0, 0]
+        data["ops"][0, index] = _record(edit({n: op[n] for n in op.dtype.names}))
+    return change
+
+
+def _swap_registers(fields: dict[str, Any]) -> dict[str, Any]:
+    # The same values in the same places, under swapped names: inputs <-> output.
+    return {"inputs" if n == "output" else "output" if n == "inputs" else n: v
+            for n, v in fields.items()}
+
+
+#: Mutations of the new bundle that keep its fingerprint text: name -> (change, reused,
+#: error ID of the full load or "ok").
+HOSTILE = {
+    "unchanged": (lambda d: None, True, "ok"),
+    "op_renamed": (_edit_op(1, lambda f: {**f, "op": np.array(["tanh"])}), False, "ok"),
+    "register_out_of_range": (_edit_op(1, lambda f: {**f, "inputs": np.array([[99.0]])}), False,
+                              "sb3:load_policy:corrupt"),
+    "bias_shortened": (_edit_op(0, lambda f: {**f, "bias": f["bias"][:, :-1]}), False,
+                       "sb3:load_policy:corrupt"),
+    "registers_swapped": (_edit_op(0, _swap_registers), False, "sb3:load_policy:corrupt"),
+    "weight_as_text": (_edit_op(2, lambda f: {**f, "weight": np.array(["x" * 16] * 16)}), False,
+                       "sb3:load_policy:corrupt"),
+    "num_registers_changed": (lambda d: d.__setitem__("num_registers", np.array([[3.0]])), False,
+                              "sb3:load_policy:corrupt"),
+}
+
+
+def _perturb(model: Any, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in model.policy.parameters():
+            param.add_(0.3 * torch.randn(param.shape, generator=generator))
+
+
+@pytest.fixture(scope="module")
+def reloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Export v1, change the weights (and VecNormalize statistics), export v2; reload in Octave."""
+    tmp = tmp_path_factory.mktemp("hot_reload")
+    obs = np.random.default_rng(3).uniform(-2, 2, (6, 3)).astype(np.float32)
+    scipy.io.savemat(tmp / "obs.mat", {"X": obs.astype(np.float64)})
+    expected: dict[str, np.ndarray] = {}
+    expected_v1: dict[str, np.ndarray] = {}
+    for name in CASES:
+        model = MODELS[name.removesuffix("-vecnormalize")]()
+        venv = None
+        if name.endswith("-vecnormalize"):
+            venv = VecNormalize(DummyVecEnv([lambda: SpaceEnv(OBS, BOX)]), gamma=0.99)
+            venv.obs_rms.mean, venv.obs_rms.var = np.array([0.3, -0.2, 0.1]), np.array([0.5, 2.0, 1.5])
+        export_policy(model, tmp / f"{name}_v1.mat", vec_normalize=venv)
+        seen = venv.normalize_obs(obs) if venv is not None else obs
+        expected_v1[name] = np.asarray(model.predict(seen, deterministic=True)[0],
+                                       np.float64).reshape(6, -1)
+        _perturb(model, seed=len(name))
+        if venv is not None:
+            venv.obs_rms.mean, venv.obs_rms.var = np.array([-0.1, 0.4, 0.0]), np.array([1.5, 0.7, 3.0])
+        export_policy(model, tmp / f"{name}_v2.mat", vec_normalize=venv)
+        seen = venv.normalize_obs(obs) if venv is not None else obs
+        expected[name] = np.asarray(model.predict(seen, deterministic=True)[0], np.float64).reshape(6, -1)
+    good = _fields(tmp / "sac_v2.mat")
+    for case, (change, _, _) in HOSTILE.items():
+        data = _fields(tmp / "sac_v2.mat")
+        change(data)
+        assert data["fingerprint"] == good["fingerprint"]
+        scipy.io.savemat(tmp / f"hostile_{case}.mat", data, long_field_names=True)
+    script = """
+    d = load('obs.mat');
+    out = struct();
+    function same = same_policy(r, q)
+      % Every field of the reused policy equals the full load's; handles by their results.
+      same = isequal(sort(fieldnames(r)), sort(fieldnames(q)));
+      names = fieldnames(q);
+      for j = 1:numel(names)
+        a = r.(names{j});
+        b = q.(names{j});
+        if isa(b, 'function_handle')
+          x = [0.1 -0.2 0.3; 1 2 -1];
+          same = same && isequal(a(x), b(x));
+        elseif ~isequaln(a, b)
+          same = false;
+        end
+      end
+    end
+    """
+    for name in CASES:
+        for prec in ("single", "double"):
+            key = f"{name.replace('-', '_')}_{prec}"
+            script += f"""
+    p = sb3.load_policy('{tmp}/{name}_v1.mat', 'Precision', '{prec}');
+    r = sb3.internal.reload_policy('{tmp}/{name}_v2.mat', p, '{prec}');
+    q = sb3.load_policy('{tmp}/{name}_v2.mat', 'Precision', '{prec}');
+    out.{key} = struct('reused', ~isempty(r), 'same', ~isempty(r) && same_policy(r, q), ...
+                       'action', [], 'fused', ~isempty(q.fast_fn), 'version', 0);
+    if ~isempty(r)
+      out.{key}.action = sb3.predict(r, d.X);
+      out.{key}.single = sb3.predict(r, d.X(1, :));
+      out.{key}.version = r.version;
+      out.{key}.err = sb3.verify(r);
+    end
+    """
+    for case in HOSTILE:
+        script += f"""
+    p = sb3.load_policy('{tmp}/sac_v1.mat');
+    r = sb3.internal.reload_policy('{tmp}/hostile_{case}.mat', p, 'single');
+    id = 'ok';
+    try
+      sb3.load_policy('{tmp}/hostile_{case}.mat');
+    catch e
+      id = e.identifier;
+    end
+    out.hostile_{case} = struct('reused', ~isempty(r), 'id', id);
+    """
+    script += "fid = fopen('out.json', 'w'); fputs(fid, jsonencode(out)); fclose(fid);\n"
+    run_octave(script, tmp)
+    return {"out": json.loads((tmp / "out.json").read_text()), "expected": expected,
+            "expected_v1": expected_v1}
+
+
+@pytest.mark.parametrize("precision", ["single", "double"])
+@pytest.mark.parametrize("name", CASES)
+def test_same_program_reload_gives_sb3_actions_of_the_new_weights(reloads, name: str,
+                                                                 precision: str) -> None:
+    result = reloads["out"][f"{name.replace('-', '_')}_{precision}"]
+    assert result["reused"], "the same program must take the cheap reload"
+    assert result["same"], "the reused policy must equal sb3.load_policy's, field by field"
+    expected = reloads["expected"][name]
+    atol = 2e-5 if precision == "single" else 1e-6
+    np.testing.assert_allclose(np.reshape(result["action"], expected.shape), expected, atol=atol, rtol=0)
+    np.testing.assert_allclose(np.ravel(result["single"]), expected[0], atol=atol, rtol=0)
+    assert result["err"] <= 1e-4  # the new bundle's own reference, replayed
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_new_version_acts_differently(reloads, name: str) -> None:
+    # Guards the test above: matching SB3 on v2 proves the new weights are in use only if
+    # v1 acts differently on the same observations.
+    assert not np.allclose(reloads["expected_v1"][name], reloads["expected"][name])
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_same_fingerprint_other_program_is_never_reused(reloads, case: str) -> None:
+    _, reused, error_id = HOSTILE[case]
+    result = reloads["out"][f"hostile_{case}"]
+    assert result["reused"] == reused
+    assert result["id"] == error_id
+
+
+class _Moments(BaseCallback):
+    """SB3's actions at each export, keyed by num_timesteps and trigger."""
+
+    def __init__(self, every: int, observations: np.ndarray) -> None:
+        super().__init__()
+        self.every, self.observations = every, observations
+        self.expected: dict[tuple[int, str], np.ndarray] = {}
+
+    def _record(self, trigger: str) -> None:
+        actions, _ = self.model.predict(self.observations, deterministic=True)
+        self.expected[self.model.num_timesteps, trigger] = np.asarray(actions, np.float64)
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.every == 0:
+            self._record("save_freq")
+        return True
+
+    def _on_training_end(self) -> None:
+        self._record("training_end")
+
+
+def test_poll_reloads_each_new_version_of_a_training_run_cheaply(tmp_path: Path) -> None:
+    """Octave polls through a real SAC run's versions: each reload is the cheap one and acts
+    as SB3 did at that version's export."""
+    model = SAC("MlpPolicy", "Pendulum-v1", policy_kwargs=_net(), learning_starts=20, seed=0,
+                device="cpu")
+    obs = np.random.default_rng(5).uniform(-3, 3, (8, 3)).astype(np.float32)
+    moments = _Moments(60, obs)
+    folder = tmp_path / "run"
+    model.learn(240, callback=CallbackList([MatlabExportCallback(60, folder), moments]))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entries = manifest["checkpoints"]
+    assert len(entries) >= 3
+    scipy.io.savemat(tmp_path / "obs.mat", {"X": obs.astype(np.float64)})
+    # One manifest per version, as the run committed them: the poll sees each in turn.
+    for k in range(1, len(entries) + 1):
+        (tmp_path / f"manifest_{k}.json").write_text(json.dumps({**manifest,
+                                                                 "checkpoints": entries[:k],
+                                                                 "latest": entries[k - 1]["version"]}))
+    run_octave(f"""
+    d = load('obs.mat');
+    out = struct('versions', [], 'reused', [], 'actions', {{{{}}}});
+    policy = [];
+    for k = 1:{len(entries)}
+      copyfile(sprintf('manifest_%d.json', k), '{folder}/manifest.json');
+      old = policy;
+      [policy, updated] = sb3.poll(policy, '{folder}');
+      assert(updated);
+      reused = false;
+      if ~isempty(old)
+        reused = ~isempty(sb3.internal.reload_policy(policy.path, old, old.precision));
+      end
+      out.versions(end + 1) = policy.version;
+      out.reused(end + 1) = reused;
+      out.actions{{end + 1}} = sb3.predict(policy, d.X);
+    end
+    fid = fopen('out.json', 'w'); fputs(fid, jsonencode(out)); fclose(fid);
+    """, tmp_path)
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["versions"] == [e["version"] for e in entries]
+    assert out["reused"] == [False] + [True] * (len(entries) - 1)
+    weights_moved = False
+    for entry, actions in zip(entries, out["actions"], strict=True):
+        expected = moments.expected[entry["num_timesteps"], entry["trigger"]].reshape(len(obs), -1)
+        np.testing.assert_allclose(np.reshape(actions, expected.shape), expected, atol=2e-5, rtol=0)
+        first = moments.expected[entries[0]["num_timesteps"], entries[0]["trigger"]]
+        weights_moved |= not np.allclose(expected, first.reshape(expected.shape))
+    assert weights_moved, "the run must have trained between exports"
