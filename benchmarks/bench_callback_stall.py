@@ -45,11 +45,16 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
 
 from sb3_matlab_callback import MatlabExportCallback
-from sb3_matlab_callback.bundle import encode_bundle
-from sb3_matlab_callback.export_folder import bundle_file_name
-from sb3_matlab_callback.manifest import checkpoint_entry, new_manifest, with_checkpoints, write_manifest
-from sb3_matlab_callback.snapshot import Snapshotter
-from sb3_matlab_callback.writer import atomic_write_bytes, fsync_folder
+from sb3_matlab_callback.bundle.bundle import encode_bundle
+from sb3_matlab_callback.deliver.export_folder import bundle_file_name
+from sb3_matlab_callback.deliver.manifest import (
+    checkpoint_entry,
+    new_manifest,
+    with_checkpoints,
+    write_manifest,
+)
+from sb3_matlab_callback.deliver.snapshot import Snapshotter
+from sb3_matlab_callback.deliver.writer import atomic_write_bytes, fsync_folder
 
 
 class Timed(BaseCallback):

@@ -6,9 +6,9 @@ __version__ = "0.1.0"
 
 from pathlib import Path
 
-from .builder import register_features_extractor
-from .bundle import load_bundle
+from .bundle.bundle import load_bundle
 from .callback import MatlabExportCallback
+from .deliver.manifest import read_manifest
 from .errors import (
     BundleError,
     ExportError,
@@ -21,12 +21,12 @@ from .errors import (
 from .experiments import ExperimentInterrupted, ExperimentRun, run_experiment
 from .export import export_policy
 from .export_file import export_policy_file
-from .extractors import register_extractor, supported_algorithms
 from .generate import generate_matlab_function
-from .manifest import read_manifest
-from .modules import register_module
 from .safe_load import UnsafePickleError
-from .wrappers import register_passthrough_wrapper
+from .translate.builder import register_features_extractor
+from .translate.extractors import register_extractor, supported_algorithms
+from .translate.modules import register_module
+from .translate.wrappers import register_passthrough_wrapper
 
 
 def matlab_path() -> Path:

@@ -24,21 +24,21 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecNormalize
 
 from . import __version__
-from .bundle import _algorithm_name, build_program, check_finite_statistics
-from .errors import ExportError, ExportFolderError, ExportWarning
-from .export_folder import (
+from .bundle.bundle import _algorithm_name, build_program, check_finite_statistics
+from .deliver.export_folder import (
     MAX_FILE_NAME_BYTES,
     NAME_PREFIX_PATTERN,
     Committed,
     ExportFolder,
     bundle_file_name,
 )
-from .manifest import utc_now
-from .program import Program
-from .snapshot import Snapshot, Snapshotter
-from .spaces import describe_space
-from .wrappers import EnvFolding, check_frame_space, check_stack_matches, fold_env
-from .writer import BackgroundWriter, Outcome, atomic_write_bytes
+from .deliver.manifest import utc_now
+from .deliver.snapshot import Snapshot, Snapshotter
+from .deliver.writer import BackgroundWriter, Outcome, atomic_write_bytes
+from .errors import ExportError, ExportFolderError, ExportWarning
+from .translate.program import Program
+from .translate.spaces import describe_space
+from .translate.wrappers import EnvFolding, check_frame_space, check_stack_matches, fold_env
 
 ON_ERROR = ("raise", "warn")
 #: The most snapshots that may wait for the background writer (each holds a copy of the policy).
@@ -201,8 +201,7 @@ class MatlabExportCallback(BaseCallback):
             raise ExportFolderError(f"Cannot copy the MATLAB runtime into "
                                     f"{str(self.save_path / 'matlab')!r}: {exc}.") from exc
         try:
-            if folding.frame_stack is None:  # generated functions take no frame stack
-                self._write_matlab_function(program)
+            self._write_matlab_function(program, folding)
         except BaseException:
             folder.close()
             raise
@@ -221,18 +220,24 @@ class MatlabExportCallback(BaseCallback):
                   f"{self._next_version} ({self._snapshotter.mode} snapshots); removed "
                   f"{len(folder.cleaned)} stale file(s)")
 
-    def _write_matlab_function(self, program: Program) -> None:
+    def _write_matlab_function(self, program: Program, folding: EnvFolding) -> None:
         """Write ``matlab/{name_prefix}_predict.m``, the generated function of this run.
 
-        It computes this run's architecture (docs/simulink.md); it is replaced
-        atomically, and only when it changed.
+        It computes this run's architecture (docs/simulink.md), with its env's frame stack;
+        it is replaced atomically, and only when it changed.
 
         :raises ExportFolderError: it cannot be written.
         """
+        from .bundle.bundle import observation_stats
         from .generate import function_name, load_program_spec, render_matlab_function
+        from .translate.spaces import matlab_field_name
+        from .translate.wrappers import frame_stack_field
 
+        inside = folding.vec_normalize if folding.normalize_inside else None
         spec = load_program_spec(program, algorithm=_algorithm_name(self.model),
-                                 observation_space=describe_space(self.model.observation_space))
+                                 observation_space=describe_space(self.model.observation_space),
+                                 frame_stack=frame_stack_field(folding, matlab_field_name,
+                                                               observation_stats(inside)))
         name = function_name(self.name_prefix)
         path = self.save_path / "matlab" / f"{name}.m"
         data = render_matlab_function(spec, name).encode()

@@ -11,10 +11,10 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from .bundle import active_vec_normalize, build_bundle, encode_bundle
+from .bundle.bundle import active_vec_normalize, build_bundle, encode_bundle
+from .deliver.writer import atomic_write_bytes, check_writable_folder
 from .errors import BundleError
-from .wrappers import EnvFolding, fold_env, place_vec_normalize
-from .writer import atomic_write_bytes, check_writable_folder
+from .translate.wrappers import EnvFolding, fold_env, place_vec_normalize
 
 
 def export_policy(

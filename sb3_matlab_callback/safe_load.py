@@ -396,7 +396,7 @@ class SpacesEnv(gym.Env):
 
 def loadable_algorithms() -> dict[str, type[BaseAlgorithm]]:
     """Algorithm classes by name: the registered ones and their SB3 / sb3-contrib subclasses."""
-    from .extractors.registry import algorithm_classes
+    from .translate.extractors.registry import algorithm_classes
 
     classes = {cls.__name__: cls for cls in algorithm_classes()}
     pending = list(classes.values())

@@ -15,8 +15,8 @@ from octave import run_octave
 from stable_baselines3 import PPO, SAC
 
 from sb3_matlab_callback import load_bundle, read_manifest
-from sb3_matlab_callback.manifest import MANIFEST_NAME, check_listed_files
-from sb3_matlab_callback.writer import LOCK_NAME, TEMP_PREFIX
+from sb3_matlab_callback.deliver.manifest import MANIFEST_NAME, check_listed_files
+from sb3_matlab_callback.deliver.writer import LOCK_NAME, TEMP_PREFIX
 
 TRAIN_SCRIPT = Path(__file__).with_name("delivery_train.py")
 FIXTURES = {MANIFEST_NAME, LOCK_NAME, "matlab"}

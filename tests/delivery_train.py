@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from delivery_helpers import tiny_ppo, tiny_sac
 
 from sb3_matlab_callback import MatlabExportCallback
-from sb3_matlab_callback.writer import TEMP_PREFIX, atomic_write_bytes
+from sb3_matlab_callback.deliver.writer import TEMP_PREFIX, atomic_write_bytes
 
 CRASH_CODE = 9
 

@@ -1,7 +1,7 @@
 """The issue-#4 test matrix: every algorithm x observation space x action space x variant.
 
 One list of :class:`Case` drives both the Octave parity tests
-(``tests/test_parity_matrix.py``) and the README coverage table
+(``tests/matlab/test_parity_matrix.py``) and the README coverage table
 (``scripts/coverage_table.py``), so the table cannot drift from what is tested.
 Models are tiny (``net_arch=[8]``, 36x36 images for NatureCNN) and their weights
 are randomized with :func:`envs.perturb`, so outputs spread as after training.
@@ -456,7 +456,7 @@ def coverage_table(cases: list[Case] | None = None) -> str:
         "",
         legend,
         f"Every one of the {len(cases)} cases is a parity test in "
-        "`tests/test_parity_matrix.py`: Octave's `sb3.predict` against SB3's `predict()`.",
+        "`tests/matlab/test_parity_matrix.py`: Octave's `sb3.predict` against SB3's `predict()`.",
         "Not applicable (—), because SB3 or sb3-contrib cannot build such a model:",
         "",
         *footnotes,

@@ -51,14 +51,14 @@ from sb3_matlab_callback import (
     load_bundle,
     read_manifest,
 )
-from sb3_matlab_callback import bundle as bundle_module
-from sb3_matlab_callback import manifest as manifest_module
-from sb3_matlab_callback.bundle import build_bundle, encode_bundle
+from sb3_matlab_callback.bundle import bundle as bundle_module
+from sb3_matlab_callback.bundle.bundle import build_bundle, encode_bundle
 from sb3_matlab_callback.cli import main as cli_main
-from sb3_matlab_callback.export_folder import ExportFolder
-from sb3_matlab_callback.extractors import find_extractor
-from sb3_matlab_callback.manifest import MANIFEST_NAME
-from sb3_matlab_callback.writer import LOCK_NAME, FolderLock, atomic_write_bytes
+from sb3_matlab_callback.deliver import manifest as manifest_module
+from sb3_matlab_callback.deliver.export_folder import ExportFolder
+from sb3_matlab_callback.deliver.manifest import MANIFEST_NAME
+from sb3_matlab_callback.deliver.writer import LOCK_NAME, FolderLock, atomic_write_bytes
+from sb3_matlab_callback.translate.extractors import find_extractor
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.usefixtures("one_torch_thread")]
@@ -356,8 +356,8 @@ def test_subclasses_that_do_not_override_still_resolve(tmp_path: Path) -> None:
 
 
 def test_a_registered_extractor_for_the_exact_class_allows_the_override(tmp_path: Path) -> None:
-    from sb3_matlab_callback.extractors import registry
-    from sb3_matlab_callback.extractors.sac import sac
+    from sb3_matlab_callback.translate.extractors import registry
+    from sb3_matlab_callback.translate.extractors.sac import sac
 
     registry.register_extractor(HalfSAC)(sac)
     try:
@@ -569,7 +569,7 @@ def test_deeply_nested_manifest_raises_manifest_error(tmp_path: Path) -> None:
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path: Path) -> None:
-    from sb3_matlab_callback.manifest import json_depth
+    from sb3_matlab_callback.deliver.manifest import json_depth
 
     assert json_depth(b'{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\"{{{{{{"}') == 1
     assert json_depth(b'[[1], {"b": [2]}]') == 3

@@ -11,8 +11,8 @@ import scipy.io
 import torch as th
 from octave import run_octave
 
-from sb3_matlab_callback.modules import translate, translate_lstm
-from sb3_matlab_callback.program import Program
+from sb3_matlab_callback.translate.modules import translate, translate_lstm
+from sb3_matlab_callback.translate.program import Program
 
 pytestmark = pytest.mark.octave
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bundle-format.md"

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..deliver.writer import check_writable_folder
 from ..errors import ExportFolderError
-from ..writer import check_writable_folder
 from .local import available_cores, run_local
 from .ray_backend import run_ray
 from .run import ExperimentRun, check_runs, resolve_algorithm

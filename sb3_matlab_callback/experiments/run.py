@@ -11,7 +11,7 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from ..extractors.registry import algorithm_classes
+from ..translate.extractors.registry import algorithm_classes
 
 #: A run's name is its folder under the experiment's root: portable on every file system.
 RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..deliver.manifest import MANIFEST_NAME, read_manifest
 from ..errors import ManifestError
-from ..manifest import MANIFEST_NAME, read_manifest
 from .run import ExperimentRun
 
 #: How deep under the root :func:`list_runs` (and ``sb3.runs``) look for export folders.

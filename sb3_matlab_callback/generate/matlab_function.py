@@ -16,16 +16,15 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import __version__
 from ..errors import BundleError
-from ..program import Program
+from ..translate.program import Program
 from .code import Code
 from .fuse import inline_once
 from .inputs import describe, emit_input
 from .ops import OPS
 from .spec import ProgramSpec, architecture_fingerprint, is_matlab_identifier, program_spec
+from .stack import describe_frame, emit_stack, size_text, size_vector
 
 LINE_LENGTH = 100
 DEFAULT_NAME = "policy_predict"
@@ -36,28 +35,30 @@ BundleSource = str | os.PathLike | dict | Program
 
 # --------------------------------------------------------------------------- reading
 def load_program_spec(bundle: BundleSource, *, observation_space: dict[str, Any] | None = None,
-                      algorithm: str = "") -> ProgramSpec:
+                      algorithm: str = "", frame_stack: dict[str, Any] | None = None) -> ProgramSpec:
     """Read the program of ``bundle``: a ``.mat`` path, a bundle dict or a ``Program``.
 
     :param bundle: the source of the program.
     :param observation_space: the space description (``describe_space``) when ``bundle``
         is a ``Program``; it tells which Box inputs are float (no cast needed).
     :param algorithm: the algorithm's name when ``bundle`` is a ``Program``.
+    :param frame_stack: the bundle variable ``frame_stack`` (``frame_stack_field``) when
+        ``bundle`` is a ``Program`` whose env stacks frames.
     :raises BundleError: a bundle whose recorded fingerprint does not match its program.
     """
     if isinstance(bundle, Program):
-        from ..bundle import program_fields
+        from ..bundle.bundle import program_fields
 
         fields: dict[str, Any] = {**program_fields(bundle), "algorithm": algorithm,
-                                  "observation_space": observation_space}
+                                  "observation_space": observation_space,
+                                  "frame_stack": frame_stack}
         origin = "the program built at training start"
     elif isinstance(bundle, dict):
         fields, origin = bundle, "a bundle"
     else:
-        from ..bundle import load_bundle
+        from ..bundle.bundle import load_bundle
 
         fields, origin = load_bundle(bundle), Path(bundle).name
-    _refuse_frame_stack(fields, origin)
     spec = program_spec(fields, algorithm=str(fields.get("algorithm") or algorithm),
                         origin=origin)
     spec.float_inputs = _float_inputs(spec, fields.get("observation_space"))
@@ -68,19 +69,6 @@ def load_program_spec(bundle: BundleSource, *, observation_space: dict[str, Any]
             f"to {architecture_fingerprint(spec)}: it was written by another version of "
             "sb3-matlab-callback. Export it again with this version.")
     return spec
-
-
-def _refuse_frame_stack(fields: dict[str, Any], origin: str) -> None:
-    """Refuse a frame-stacked bundle: a generated function takes no stack argument (yet)."""
-    stack = fields.get("frame_stack")
-    if isinstance(stack, dict) and float(np.asarray(stack.get("n_stack", 0)).ravel()[0]) > 0:
-        from ..errors import UnsupportedError
-
-        raise UnsupportedError(
-            f"Cannot generate a MATLAB function from {origin}: it stacks "
-            f"{int(float(np.asarray(stack['n_stack']).ravel()[0]))} frames (VecFrameStack), and "
-            "generated functions take no frame stack. Use sb3.predict, which carries the stack "
-            "in 'State' (docs/simulink.md).")
 
 
 def _float_inputs(spec: ProgramSpec, space: dict[str, Any] | None) -> set[int]:
@@ -129,13 +117,14 @@ def render_matlab_function(spec: ProgramSpec, name: str) -> str:
         raise ValueError(f"{name!r} is not a valid MATLAB function name: letters, digits and "
                          "'_', starting with a letter, at most 63 characters, not a keyword.")
     code = Code(spec)
-    args, outputs = ["obs", "params"], "action"
-    if spec.lstm:
-        args += ["h", "c", "episode_start"]
-        outputs = "[action, h, c]"
+    args, outputs = _signature(spec)
     if spec.maskable:
         code.mask_argument = len(args) + 1
         args.append("action_masks")
+    for stack in spec.stacks:
+        emit_stack(stack, code)
+    if spec.stacks:
+        code.add("obs = stack;")
     for item in spec.inputs:
         emit_input(item, code, item.index in spec.float_inputs)
     for op in spec.ops:
@@ -150,6 +139,24 @@ def render_matlab_function(spec: ProgramSpec, name: str) -> str:
     signature = f"function {outputs} = {name}({', '.join(args)})"
     return "\n".join([signature, *_help(spec, name, args, outputs), "", "%#codegen",
                       *inline_once(code.lines, LINE_LENGTH), "end", ""])
+
+
+def _signature(spec: ProgramSpec) -> tuple[list[str], str]:
+    """Return the arguments (before ``action_masks``) and the outputs of the function.
+
+    ``[action, h, c, stack] = NAME(frame, params, h, c, stack, episode_start)``: the
+    recurrent state first, then the frame stack, then ``episode_start``, which resets both.
+    """
+    args, outputs = ["frame" if spec.stacks else "obs", "params"], ["action"]
+    if spec.lstm:
+        args += ["h", "c"]
+        outputs += ["h", "c"]
+    if spec.stacks:
+        args.append("stack")
+        outputs.append("stack")
+    if spec.lstm or spec.stacks:
+        args.append("episode_start")
+    return args, outputs[0] if len(outputs) == 1 else f"[{', '.join(outputs)}]"
 
 
 def _op_comment(op: Any) -> str:
@@ -171,9 +178,12 @@ def _help(spec: ProgramSpec, name: str, args: list[str], outputs: str) -> list[s
              "(generated)."]
     lines += _wrap(f"{call} returns the action SB3's model.predict(obs, deterministic=True) "
                    f"gives for one observation, as sb3.predict returns it: {_action_text(spec)}.")
-    lines += _wrap(f"OBS is {_obs_text(spec)}. PARAMS holds the weights as single arrays: "
-                   "PARAMS = sb3.params(POLICY), for any version of the training run whose "
-                   "fingerprint (below) matches.")
+    if spec.stacks:
+        lines += _wrap(_stack_help(spec))
+    else:
+        lines += _wrap(f"OBS is {_obs_text(spec)}.")
+    lines += _wrap("PARAMS holds the weights as single arrays: PARAMS = sb3.params(POLICY), for "
+                   "any version of the training run whose fingerprint (below) matches.")
     if spec.lstm:
         layers, hidden = spec.lstm
         lines += _wrap(f"H and C are the actor LSTM's state, each {layers}-by-{hidden} "
@@ -197,6 +207,11 @@ def _help(spec: ProgramSpec, name: str, args: list[str], outputs: str) -> list[s
         layers, hidden = spec.lstm
         lines += [f"%     h = zeros({layers}, {hidden});", f"%     c = zeros({layers}, {hidden});",
                   "%     episode_start = true;"]
+    if spec.stacks:
+        lines += [f"%     stack = {_stack_zeros(spec)};"]
+        if not spec.lstm:
+            lines += ["%     episode_start = true;"]
+        lines += [f"%     frame = {_frame_zeros(spec)};"]
     lines += [f"%     {example_call}", "%",
               f"%   Architecture fingerprint: {architecture_fingerprint(spec)}", "%",
               "%   PARAMS fields (single):"]
@@ -204,6 +219,42 @@ def _help(spec: ProgramSpec, name: str, args: list[str], outputs: str) -> list[s
     lines += _wrap(fields or "none", indent="%     ")
     lines += ["%", "%   See also sb3.params, sb3.load_policy, sb3.poll, sb3.predict."]
     return lines
+
+
+def _stack_help(spec: ProgramSpec) -> str:
+    """Return the help text of FRAME, STACK and EPISODE_START (a VecFrameStack bundle)."""
+    stacks = spec.stacks
+    n_stack = stacks[0].n_stack
+    if spec.is_dict:
+        frame = "a struct with the fields " + "; ".join(
+            f"{s.field}: {describe_frame(s)}" for s in stacks)
+        stack = "a struct with the same fields, each " + "; ".join(
+            f"{s.field}: {size_text(s.stacked_dims)}" for s in stacks)
+    else:
+        frame, stack = describe_frame(stacks[0]), size_text(stacks[0].stacked_dims)
+    inside = [s.field or "the frame" for s in stacks if s.normalize]
+    normalize = (" VecNormalize sits inside the stack: the stack holds normalized frames."
+                 if inside else "")
+    return (f"FRAME is one frame as the unwrapped env gives it: {frame}. STACK (double) is "
+            f"the last {n_stack} frames as the policy sees them (VecFrameStack): {stack}, the "
+            "oldest first along the stack axis, as sb3.predict keeps it in state.stack for one "
+            f"row, without the leading 1.{normalize} Start from zeros and pass back what the "
+            "last call returned; EPISODE_START true zero-fills it before the frame goes in "
+            "last, as VecFrameStack does at an episode's start.")
+
+
+def _stack_zeros(spec: ProgramSpec) -> str:
+    if not spec.is_dict:
+        return f"zeros({size_vector(spec.stacks[0].stacked_dims)})"
+    return "struct(" + ", ".join(f"'{s.field}', zeros({size_vector(s.stacked_dims)})"
+                                 for s in spec.stacks) + ")"
+
+
+def _frame_zeros(spec: ProgramSpec) -> str:
+    if not spec.is_dict:
+        return f"zeros({size_vector(spec.stacks[0].dims)})"
+    return "struct(" + ", ".join(f"'{s.field}', zeros({size_vector(s.dims)})"
+                                 for s in spec.stacks) + ")"
 
 
 def _obs_text(spec: ProgramSpec) -> str:
@@ -241,7 +292,7 @@ def generate_matlab_function(bundle: BundleSource, folder: str | os.PathLike,
     :raises BundleError: the bundle is missing, corrupt or not a bundle.
     :raises ValueError: ``name`` is not a valid MATLAB function name.
     """
-    from ..writer import atomic_write_bytes
+    from ..deliver.writer import atomic_write_bytes
 
     spec = load_program_spec(bundle)
     name = default_name(bundle) if name is None else name

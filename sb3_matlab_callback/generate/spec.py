@@ -1,6 +1,6 @@
 """A bundle's program as the generator sees it: fixed sizes, params layout, fingerprint.
 
-The generator reads a program from three sources: a :class:`~sb3_matlab_callback.program.Program`
+The generator reads a program from three sources: a :class:`~sb3_matlab_callback.translate.program.Program`
 (at training start, before any bundle exists), a bundle dict (``build_bundle``) or a bundle
 read back with ``load_bundle`` (which squeezes singleton dimensions). :func:`program_spec`
 turns each into the same :class:`ProgramSpec`, re-deriving every array's shape from the
@@ -104,6 +104,44 @@ class InputSpec:
 
 
 @dataclass
+class StackSpec:
+    """One stacked observation of a ``VecFrameStack`` (a Dict key, or the whole observation).
+
+    ``frame_shape`` is one frame as the env gives it and ``axis`` (1-based) the axis of it
+    that frames are stacked along, as the bundle's ``frame_stack`` records them. With
+    VecNormalize inside the stack, ``params`` holds ``fs{i}_mean`` and ``fs{i}_var``.
+    """
+
+    index: int
+    key: str
+    field: str
+    frame_shape: tuple[int, ...]
+    axis: int
+    n_stack: int
+    normalize: bool = False
+    epsilon: float = 0.0
+    clip_obs: float = 0.0
+    params: list[Param] = field(default_factory=list)
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """One frame's MATLAB size: ``1-by-d`` for a vector frame, else ``frame_shape``."""
+        return (1, *self.frame_shape) if len(self.frame_shape) == 1 else self.frame_shape
+
+    @property
+    def dim(self) -> int:
+        """The MATLAB dimension (1-based) frames are stacked along."""
+        return 2 if len(self.frame_shape) == 1 else self.axis
+
+    @property
+    def stacked_dims(self) -> tuple[int, ...]:
+        """The stack's MATLAB size: :attr:`dims` with ``n_stack`` frames along :attr:`dim`."""
+        dims = list(self.dims)
+        dims[self.dim - 1] *= self.n_stack
+        return tuple(dims)
+
+
+@dataclass
 class OpSpec:
     """One op with its input and output register shapes and its params."""
 
@@ -133,6 +171,8 @@ class ProgramSpec:
     origin: str = ""
     #: Inputs (by index) whose observation is a float Box: no cast to double needed.
     float_inputs: set[int] = field(default_factory=set)
+    #: The ``VecFrameStack`` of the bundle, one item per stacked observation (empty: none).
+    stacks: list[StackSpec] = field(default_factory=list)
 
     @property
     def maskable(self) -> bool:
@@ -152,8 +192,8 @@ class ProgramSpec:
         return any(i.key for i in self.inputs)
 
     def params(self) -> list[Param]:
-        """Every field of ``params``, inputs first, in program order."""
-        found = [p for i in self.inputs for p in i.params]
+        """Every field of ``params``: frame stack, inputs, ops, in program order."""
+        found = [p for s in self.stacks for p in s.params] + [p for i in self.inputs for p in i.params]
         return found + [p for o in self.ops if o.mode != "stochastic" for p in o.params]
 
 
@@ -236,7 +276,38 @@ def program_spec(fields: dict[str, Any], algorithm: str = "", origin: str = "") 
     recurrent = fields.get("recurrent") or {"kind": "none"}
     recurrent = {k: (_text(v) if k == "kind" else _scalar(v)) for k, v in recurrent.items()}
     return ProgramSpec(inputs, ops, output, recurrent, shapes,
-                       algorithm=algorithm, origin=origin)
+                       algorithm=algorithm, origin=origin,
+                       stacks=stack_specs(fields.get("frame_stack")))
+
+
+def stack_specs(raw: Any) -> list[StackSpec]:
+    """Read the bundle's ``frame_stack`` variable (``None`` or ``n_stack = 0``: no stack)."""
+    if not isinstance(raw, dict) or _scalar(raw.get("n_stack", 0.0)) <= 0:
+        return []
+    n_stack = int(_scalar(raw["n_stack"]))
+    stacks = []
+    for index, item in enumerate(_items(raw["inputs"]), start=1):
+        key = _text(item.get("key", ""))
+        spec = StackSpec(index, key, _text(item.get("field", "")) if key else "",
+                         _ints(item["frame_shape"]), int(_scalar(item["axis"])), n_stack,
+                         normalize=bool(_scalar(item.get("normalize", 0.0))))
+        if spec.normalize:
+            spec.epsilon = _scalar(item["epsilon"])
+            spec.clip_obs = _scalar(item["clip_obs"])
+            size = _matlab_size(spec.dims)
+            for stat in ("mean", "var"):
+                spec.params.append(Param(f"fs{index}_{stat}", size,
+                                         _floats(item[stat]).reshape(size)))
+        stacks.append(spec)
+    return stacks
+
+
+def _matlab_size(dims: tuple[int, ...]) -> tuple[int, ...]:
+    """``size`` in MATLAB of an array of ``dims``: trailing singletons past the second dropped."""
+    dims = tuple(dims)
+    while len(dims) > 2 and dims[-1] == 1:
+        dims = dims[:-1]
+    return dims
 
 
 @dataclass(frozen=True)
@@ -365,8 +436,14 @@ def architecture(spec: ProgramSpec) -> dict[str, Any]:
             entry["unit"] = o.unit
         ops.append(entry)
     params = [{"name": p.name, "size": p.size, "class": "single"} for p in spec.params()]
-    return {"format": FINGERPRINT_FORMAT, "inputs": inputs, "ops": ops, "output": spec.output,
-            "recurrent": spec.recurrent, "params": params}
+    found = {"format": FINGERPRINT_FORMAT, "inputs": inputs, "ops": ops, "output": spec.output,
+             "recurrent": spec.recurrent, "params": params}
+    if spec.stacks:  # absent without a stack: the fingerprints of unstacked runs stay as they were
+        found["frame_stack"] = [{"key": s.key, "field": s.field, "frame_shape": s.frame_shape,
+                                 "axis": s.axis, "n_stack": s.n_stack, "normalize": s.normalize,
+                                 "epsilon": s.epsilon, "clip_obs": s.clip_obs}
+                                for s in spec.stacks]
+    return found
 
 
 def architecture_fingerprint(spec: ProgramSpec) -> str:

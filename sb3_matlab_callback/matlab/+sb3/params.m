@@ -13,8 +13,11 @@ function params = params(policy, fingerprint)
 %   in the generated function's header, and raises
 %   sb3:params:fingerprintMismatch if not.
 %
-%   Fields (k counts the bundle's ops from 1, i its inputs; ops that only
-%   run when sampling have none):
+%   Fields (k counts the bundle's ops from 1, i its inputs, s its frame
+%   stack's inputs; ops that only run when sampling have none):
+%     fs<s>_mean, fs<s>_var     VecNormalize statistics of one frame when it
+%                               sits inside a frame stack (VecFrameStack),
+%                               1-by-d (or the frame's shape)
 %     in<i>_mean, in<i>_var     VecNormalize statistics, 1-by-d (H-by-W-by-C)
 %     op<k>_weight              linear: (in+1)-by-out, the weight transposed
 %                               with the bias as last row; (in+1)-by-(out+1)
@@ -54,6 +57,21 @@ if nargin > 1
   end
 end
 params = struct();
+stacked = {};
+if isfield(policy, 'frame_stack')
+  stacked = policy.frame_stack.inputs;
+end
+for s = 1:numel(stacked)
+  in = stacked{s};  % VecNormalize inside the frame stack: statistics of one frame
+  if in.normalize
+    sz = in.frame_shape;
+    if numel(sz) == 1
+      sz = [1, sz];
+    end
+    params.(sprintf('fs%d_mean', s)) = single(reshape(in.mean, sz));
+    params.(sprintf('fs%d_var', s)) = single(reshape(in.var, sz));
+  end
+end
 inputs = policy.raw_inputs;
 for i = 1:numel(inputs)
   in = inputs{i};

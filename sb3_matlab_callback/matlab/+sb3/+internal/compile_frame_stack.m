@@ -7,8 +7,8 @@ function fs = compile_frame_stack(raw)
 %   (or Dict key), with key, field, is_dict, frame_shape (one frame as the
 %   env gives it), dim (the batch dimension frames are stacked along: one
 %   frame's stack axis plus one), frame_len, stacked_shape and, when
-%   VecNormalize sits inside the stack, mean, inv_std and clip_obs of one
-%   frame.
+%   VecNormalize sits inside the stack, mean, var (for sb3.params), inv_std
+%   and clip_obs of one frame.
 %
 %   Example:
 %     fs = sb3.internal.compile_frame_stack(struct('n_stack', 0, 'inputs', {{}}));
@@ -39,6 +39,7 @@ for i = 1:numel(items)
   c.normalize = in.normalize ~= 0;
   if c.normalize
     c.mean = double(in.mean);
+    c.var = double(in.var);
     c.inv_std = 1 ./ sqrt(double(in.var) + double(in.epsilon));
     c.clip_obs = double(in.clip_obs);
   end

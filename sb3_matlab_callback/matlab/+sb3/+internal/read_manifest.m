@@ -51,20 +51,23 @@ if nargin < 3
   file = fullfile(save_path, 'manifest.json');
 end
 bad = ['sb3:' caller ':badManifest'];
-% A second look before a permanent verdict: the first may fall on the moment a replace
-% swaps the file (some file systems, e.g. overlays, show it missing for an instant).
-if ~sb3.internal.is_regular_file(file) && ...
-   (isempty(dir(file)) || ~sb3.internal.is_regular_file(file))
-  if isempty(dir(file))
-    kind = 'none';
-    message = sprintf('No manifest in %s (no checkpoint committed yet?): %s not found.', ...
-                      save_path, file);
-    err = struct('identifier', ['sb3:' caller ':noManifest'], 'message', message);
-  else
-    kind = 'invalid';
-    message = sprintf('%s is not a regular file.', file);
-    err = struct('identifier', bad, 'message', message);
-  end
+% Only a path that exists and is no regular file, twice, is a permanent verdict: a
+% replace may swap the file at any instant (some file systems, e.g. overlays, show it
+% missing for a moment), and a missing manifest is 'none' (retried by the callers).
+found = sb3.internal.file_kind(file);
+if strcmp(found, 'other')
+  found = sb3.internal.file_kind(file);
+end
+if strcmp(found, 'missing')
+  kind = 'none';
+  message = sprintf('No manifest in %s (no checkpoint committed yet?): %s not found.', ...
+                    save_path, file);
+  err = struct('identifier', ['sb3:' caller ':noManifest'], 'message', message);
+  return;
+elseif strcmp(found, 'other')
+  kind = 'invalid';
+  message = sprintf('%s is not a regular file.', file);
+  err = struct('identifier', bad, 'message', message);
   return;
 end
 % Bound what jsondecode sees: deep nesting crashes some decoders (Octave segfaults).

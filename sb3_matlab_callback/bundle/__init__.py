@@ -1,0 +1,1 @@
+"""The bundle format between the stages: build, encode and read ``.mat`` bundles (format 1)."""

@@ -1,0 +1,1 @@
+"""Deliver: a snapshot becomes a committed file in an export folder's manifest."""
