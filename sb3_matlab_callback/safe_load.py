@@ -395,17 +395,10 @@ class SpacesEnv(gym.Env):
 
 
 def loadable_algorithms() -> dict[str, type[BaseAlgorithm]]:
-    """Algorithm classes by name: the registered ones and their SB3 / sb3-contrib subclasses."""
-    from .translate.extractors.registry import algorithm_classes
+    """Return algorithm classes by name: the registered ones and their SB3 / sb3-contrib subclasses."""
+    from .translate.extractors.registry import algorithms_by_name
 
-    classes = {cls.__name__: cls for cls in algorithm_classes()}
-    pending = list(classes.values())
-    while pending:
-        for sub in pending.pop().__subclasses__():
-            if sub.__module__.startswith(("stable_baselines3", "sb3_contrib")):
-                classes.setdefault(sub.__name__, sub)
-                pending.append(sub)
-    return classes
+    return algorithms_by_name()
 
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from ..translate.extractors.registry import algorithm_classes
+from ..translate.extractors.registry import algorithms_by_name
 
 #: A run's name is its folder under the experiment's root: portable on every file system.
 RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
@@ -20,18 +20,6 @@ WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10
                     *(f"LPT{i}" for i in range(1, 10))}
 #: ``algorithm_kwargs`` that ``ExperimentRun`` sets itself.
 RESERVED_KWARGS = ("env", "policy", "seed")
-
-
-def algorithms_by_name() -> dict[str, type[BaseAlgorithm]]:
-    """Algorithm classes by name: the exportable ones and their SB3 / sb3-contrib subclasses."""
-    classes = {cls.__name__: cls for cls in algorithm_classes()}
-    pending = list(classes.values())
-    while pending:
-        for sub in pending.pop().__subclasses__():
-            if sub.__module__.startswith(("stable_baselines3", "sb3_contrib")):
-                classes.setdefault(sub.__name__, sub)
-                pending.append(sub)
-    return classes
 
 
 def resolve_algorithm(algorithm: str | type) -> type[BaseAlgorithm]:

@@ -267,11 +267,11 @@ def test_vec_transpose_image_inside_another_wrapper_is_refused(tmp_path: Path) -
         export_policy(model, tmp_path / "x.mat")
 
 
-def test_generation_refuses_a_stacked_bundle_clearly(tmp_path: Path) -> None:
+def test_generation_of_a_stacked_bundle_takes_frames_and_the_stack(tmp_path: Path) -> None:
     model = _sac(VecFrameStack(_base(FLAT, ACT, (5,)), 2))
     path = export_policy(model, tmp_path / "x.mat")
-    with pytest.raises(UnsupportedError, match=r"VecFrameStack.*sb3\.predict"):
-        generate_matlab_function(path, tmp_path / "gen")
+    text = generate_matlab_function(path, tmp_path / "gen").read_text()
+    assert text.startswith("function [action, stack] = x_predict(frame, params, stack, episode_start)")
 
 
 def test_vec_normalize_false_opts_out_of_the_frame_statistics(tmp_path: Path) -> None:
@@ -292,5 +292,7 @@ def test_the_callback_carries_the_stack_and_each_versions_frame_statistics(tmp_p
     assert first["frame_stack"]["n_stack"] == 3 and first["frame_stack"]["inputs"]["normalize"] == 1
     np.testing.assert_allclose(last["frame_stack"]["inputs"]["mean"].ravel(), inner.obs_rms.mean)
     assert not np.allclose(first["frame_stack"]["inputs"]["mean"], last["frame_stack"]["inputs"]["mean"])
-    assert not (tmp_path / "out" / "matlab" / "policy_predict.m").exists()
+    header = (tmp_path / "out" / "matlab" / "policy_predict.m").read_text()
+    assert f"Architecture fingerprint: {last['fingerprint']}" in header
+    assert "(frame, params, stack, episode_start)" in header and "fs1_mean 1x4" in header
     run_octave(f"p = sb3.load_policy('{bundles[-1]}'); sb3.verify(p);", tmp_path)

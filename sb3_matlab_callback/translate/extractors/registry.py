@@ -73,6 +73,18 @@ def algorithm_classes() -> list[type]:
     return list(_EXTRACTORS)
 
 
+def algorithms_by_name() -> dict[str, type[BaseAlgorithm]]:
+    """Return algorithm classes by name: the exportable ones and their SB3 / sb3-contrib subclasses."""
+    classes = {cls.__name__: cls for cls in algorithm_classes()}
+    pending = list(classes.values())
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            if sub.__module__.startswith(("stable_baselines3", "sb3_contrib")):
+                classes.setdefault(sub.__name__, sub)
+                pending.append(sub)
+    return classes
+
+
 def find_extractor(model: BaseAlgorithm) -> Extractor:
     """Return the extractor for ``model``, checking its policy class.
 
