@@ -100,15 +100,10 @@ end
 % The largest power of ten of |observation| that keeps every stage below 1e30. An op
 % without a known bound (lstm, mask_logits, conv2d, sampling, ...) or a NaN constant
 % gives a NaN bound: then there is no fast path. All the candidates go through each stage
-% at once (one stage_bound call per stage, not one per candidate); a candidate that was
+% at once (one stage_bound call for all the stages and candidates); a candidate that was
 % NaN after any stage stays out, even where a later min or max would drop its NaN.
 candidates = 10.^(30:-1:-6);
-b = candidates;
-out = false(size(b));
-for j = 1:numel(stages)
-  b = sb3.internal.stage_bound(stages{j}, b);
-  out = out | isnan(b);
-end
+[b, out] = sb3.internal.stage_bound(stages, candidates);
 first = find(~out & b <= 1e30, 1);
 if isempty(first)
   return;

@@ -27,24 +27,30 @@ function f = fuse_mlp(stages, precision)
 
 f = [];
 n = numel(stages);
-if n < 3 || n > 4 || ~all(cellfun(@(s) strcmp(s.kind, 'linear'), stages(1:3)))
+if n < 3 || n > 4
   return;
 end
-act = stages{1}.act;
-if ~any(strcmp(act, {'relu', 'tanh'})) || ~strcmp(stages{2}.act, act) || ...
-   ~any(strcmp(stages{3}.act, {'', 'tanh'}))
+% Plain indexing, no cellfun with an anonymous function (Octave: ~10 us per call).
+s1 = stages{1};
+s2 = stages{2};
+s3 = stages{3};
+act = s1.act;
+if ~strcmp(s1.kind, 'linear') || ~strcmp(s2.kind, 'linear') || ~strcmp(s3.kind, 'linear') || ...
+   ~any(strcmp(act, {'relu', 'tanh'})) || ~strcmp(s2.act, act) || ...
+   ~any(strcmp(s3.act, {'', 'tanh'}))
   return;
 end
-W1 = stages{1}.o.Wt;
-b1 = stages{1}.o.b;
-W2 = stages{2}.o.Wt;
-b2 = stages{2}.o.b;
-W3 = stages{3}.o.Wt;
-b3 = stages{3}.o.b;
-tanh_out = strcmp(stages{3}.act, 'tanh');
-% The head: tanh alone is an unscale with half 1 and mid 0 (exact).
-h = cast(1, class(b3));
-m = cast(0, class(b3));
+W1 = s1.o.Wt;
+b1 = s1.o.b;
+W2 = s2.o.Wt;
+b2 = s2.o.b;
+W3 = s3.o.Wt;
+b3 = s3.o.b;
+tanh_out = strcmp(s3.act, 'tanh');
+% The head: tanh alone is an unscale with half 1 and mid 0 (exact). ones and zeros with a
+% class name are builtins (Octave's cast is an m-file, about 15 us a call).
+h = ones(1, 1, class(b3));
+m = zeros(1, 1, class(b3));
 if n == 3
   head = 'plain';
   if tanh_out
@@ -67,7 +73,7 @@ end
 if strcmp(head, 'unscale') && all(m == 0)
   head = 'half';  % a symmetric action range: no mid to add
 end
-switch sprintf('%s/%s/%s', act, head, precision)
+switch [act, '/', head, '/', precision]
   case 'relu/plain/single'
     f = @(x) double(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
   case 'relu/unscale/single'

@@ -1,4 +1,4 @@
-function b = stage_bound(stage, b)
+function [b, out] = stage_bound(stage, b)
 %STAGE_BOUND Bound on |output| of one fused stage, given the bound B on |input|.
 %
 %   B = sb3.internal.stage_bound(STAGE, B) returns an upper bound on the
@@ -13,89 +13,105 @@ function b = stage_bound(stage, b)
 %   NaN alone. A NaN element may come back as a number (min and max drop
 %   NaN), so the caller keeps track of the elements that were NaN once.
 %
+%   [B, OUT] = sb3.internal.stage_bound(STAGES, B) takes a cell of stages,
+%   in order, in one call (the cost of a call is much of the cost of a
+%   stage in Octave): B bounds the last stage's output, and OUT marks the
+%   candidates that were NaN after any stage.
+%
 %   Example:
 %     s = struct('kind', 'relu', 'o', struct('op', 'relu'), 'act', '');
 %     sb3.internal.stage_bound(s, 5)   % 5.05
 %
 %   See also sb3.internal.compile_program, sb3.internal.fuse_stage.
 
-if all(isnan(b))
-  return;
+out = isnan(b);
+stages = stage;
+if ~iscell(stages)
+  stages = {stage};
 end
-o = stage.o;
-parts = {o};
-if strcmp(stage.kind, 'linear')
-  parts = {};  % its weights and biases are checked below, in the pass that sums them
-end
-for p = 1:numel(parts)
-  values = struct2cell(parts{p});
-  values = values(cellfun('isclass', values, 'double') | cellfun('isclass', values, 'single'));
-  if all(cellfun('size', values, 1) == 1)
-    found = any(isnan([values{:}]));  % rows (the common case): one pass
-  else
-    found = any(cellfun(@(v) any(isnan(v(:))), values));
-  end
-  if found
-    b = NaN(size(b));
+for j = 1:numel(stages)
+  if all(out)
     return;
   end
-end
-switch stage.kind
-  case 'pre'
-    if o.normalize
-      b = min(o.clip_obs, (b + max(abs(o.mean(:)))) * max(o.inv_std(:)));
+  stage = stages{j};
+  o = stage.o;
+  parts = {o};
+  if strcmp(stage.kind, 'linear')
+    parts = {};  % its weights and biases are checked below, in the pass that sums them
+  end
+  for p = 1:numel(parts)
+    values = struct2cell(parts{p});
+    values = values(cellfun('isclass', values, 'double') | cellfun('isclass', values, 'single'));
+    if all(cellfun('size', values, 1) == 1)
+      found = any(isnan([values{:}]));  % rows (the common case): one pass
+    else
+      found = any(cellfun(@(v) any(isnan(v(:))), values));
     end
-    b = b / o.scale;
-  case 'linear'
-    layers = {o, stage.o2};
-    for j = 1:numel(layers)
-      if ~isempty(layers{j})
-        % Column sums of |W| accumulated in double ('double' also spares Octave a slow
-        % double copy of a single matrix: 0.05 ms instead of 0.4 for 256-by-256). A NaN
-        % weight makes its column sum NaN (the terms are not negative).
-        w = sum(abs(layers{j}.Wt), 1, 'double');
-        c = abs(double(layers{j}.b(:).'));
-        if any(isnan(w)) || any(isnan(c))
-          b = NaN(size(b));
-          return;
-        end
-        b = max(w) * b + max([0, c]);
-        if strcmp(stage.act, 'tanh')
-          b = min(b, 1);
+    if found
+      b = NaN(size(b));
+      out(:) = true;
+      return;
+    end
+  end
+  switch stage.kind
+    case 'pre'
+      if o.normalize
+        b = min(o.clip_obs, (b + max(abs(o.mean(:)))) * max(o.inv_std(:)));
+      end
+      b = b / o.scale;
+    case 'linear'
+      layers = {o, stage.o2};
+      for q = 1:numel(layers)
+        if ~isempty(layers{q})
+          % Column sums of |W| accumulated in double ('double' also spares Octave a slow
+          % double copy of a single matrix: 0.05 ms instead of 0.4 for 256-by-256). A NaN
+          % weight makes its column sum NaN (the terms are not negative).
+          w = sum(abs(layers{q}.Wt), 1, 'double');
+          c = abs(double(layers{q}.b(:).'));
+          if any(isnan(w)) || any(isnan(c))
+            b = NaN(size(b));
+            out(:) = true;
+            return;
+          end
+          b = max(w) * b + max([0, c]);
+          if strcmp(stage.act, 'tanh')
+            b = min(b, 1);
+          end
         end
       end
-    end
-    if ~isempty(stage.unscale)
-      b = sb3.internal.stage_bound(struct('kind', 'unscale', 'o', stage.unscale), b);
-    end
-  case 'unscale'
-    b = max(abs(double(o.half))) * b + max(abs(double(o.mid)));
-  case 'clip'
-    b = min(b, max(abs(double([o.low, o.high]))));
-  case 'hardtanh'
-    b = min(b, max(abs(double([o.min_val, o.max_val]))));
-  case {'relu', 'tanh', 'sigmoid', 'softsign', 'hardsigmoid', 'silu', 'gelu', 'gelu_tanh', ...
-        'mish', 'hardswish', 'softshrink', 'hardshrink'}
-    b = max(b, 1);
-  case {'elu', 'celu'}
-    b = max(b, abs(double(o.alpha)));
-  case 'selu'
-    b = 1.0508 * max(b, 1.6733);
-  case 'leaky_relu'
-    b = max(1, abs(double(o.negative_slope))) * b;
-  case 'prelu'
-    b = max([1, abs(double(o.weight(:).'))]) * b;
-  case 'argmax'
-    b = max(b, 1e7);  % an index
-  case {'logsigmoid', 'tanhshrink'}
-    b = b + 1;
-  case 'softplus'
-    b = b + 1 / abs(double(o.beta));
-  case 'threshold'
-    b = max(b, abs(double(o.value)));
-  otherwise
-    b = NaN(size(b));
+      if ~isempty(stage.unscale)
+        b = sb3.internal.stage_bound(struct('kind', 'unscale', 'o', stage.unscale), b);
+      end
+    case 'unscale'
+      b = max(abs(double(o.half))) * b + max(abs(double(o.mid)));
+    case 'clip'
+      b = min(b, max(abs(double([o.low, o.high]))));
+    case 'hardtanh'
+      b = min(b, max(abs(double([o.min_val, o.max_val]))));
+    case {'relu', 'tanh', 'sigmoid', 'softsign', 'hardsigmoid', 'silu', 'gelu', 'gelu_tanh', ...
+          'mish', 'hardswish', 'softshrink', 'hardshrink'}
+      b = max(b, 1);
+    case {'elu', 'celu'}
+      b = max(b, abs(double(o.alpha)));
+    case 'selu'
+      b = 1.0508 * max(b, 1.6733);
+    case 'leaky_relu'
+      b = max(1, abs(double(o.negative_slope))) * b;
+    case 'prelu'
+      b = max([1, abs(double(o.weight(:).'))]) * b;
+    case 'argmax'
+      b = max(b, 1e7);  % an index
+    case {'logsigmoid', 'tanhshrink'}
+      b = b + 1;
+    case 'softplus'
+      b = b + 1 / abs(double(o.beta));
+    case 'threshold'
+      b = max(b, abs(double(o.value)));
+    otherwise
+      b = NaN(size(b));
+  end
+  b = 1.01 * b;
+  b(~(b <= 1e30)) = NaN;
+  out = out | isnan(b);
 end
-b = 1.01 * b;
-b(~(b <= 1e30)) = NaN;
 end
