@@ -116,7 +116,7 @@ memo = [];
 for attempt = 1:attempts
   % The stamp is taken before the read: a replace in between changes it again later.
   [bytes, mtime, clock_now] = sb3.internal.file_stamp(file);
-  [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'poll', file);
+  [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'poll', file, bytes);
   if strcmp(kind, 'none')
     return;  % nothing committed yet
   elseif strcmp(kind, 'ok')

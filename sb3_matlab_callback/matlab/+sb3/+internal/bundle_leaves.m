@@ -63,27 +63,29 @@ while ~isempty(level)
   % Structs first, then cells; each container's values as one column.
   fields = cellfun(get_names, level(is_struct), 'UniformOutput', false);
   values = cellfun(get_values, level(is_struct), 'UniformOutput', false);
-  cells = level(~is_struct);
+  cells = level(~is_struct).';
   nc = numel(cells);
-  shape = [cellfun('ndims', cells(:)); cellfun('size', cells(:), 1); ...
-           cellfun('prodofsize', cells(:))];
-  if nc > 0 && all(shape(1:nc) == 2) && all(shape(nc + 1:2 * nc) == 1)
-    cells = {[cells{:}].'};  % rows (the common case): their elements, in order, in one go
-  else
-    for j = 1:numel(cells)
-      cells{j} = cells{j}(:);
+  shape = zeros(0, 1);
+  if nc > 0
+    shape = [cellfun('ndims', cells); cellfun('size', cells, 1); cellfun('prodofsize', cells)];
+    if all(shape(1:2 * nc) == [2 * ones(nc, 1); ones(nc, 1)])
+      cells = {[cells{:}].'};  % rows (the common case): their elements, in order, in one go
+    else
+      for j = 1:nc
+        cells{j} = cells{j}(:);
+      end
     end
   end
   values = [vertcat(values{:}, cells{:}); cell(0, 1)];
   sub = cellfun('isclass', values, 'struct') | cellfun('isclass', values, 'cell');
   layout = [layout; numel(level); is_struct(:); cellfun('prodofsize', fields(:)); shape; ...
             sub]; %#ok<AGROW>
-  level_names = vertcat(fields{:}, cell(0, 1));
-  names = [names; level_names]; %#ok<AGROW>
+  names = vertcat(names, fields{:}); %#ok<AGROW>
   leaves = [leaves; values(~sub)]; %#ok<AGROW>
   if context
     % Each value's field name, the part of the bundle its container is in and, for the
     % fields of an op, the op's number (the ops are the elements of ops, in order).
+    level_names = vertcat(fields{:}, cell(0, 1));
     counts = [cellfun('prodofsize', fields(:)); shape(2 * nc + 1:end)];
     value_field = [level_names; repmat({''}, sum(counts) - numel(level_names), 1)];
     order = [find(is_struct(:)); find(~is_struct(:))];

@@ -46,12 +46,9 @@ if nargin > 5 && ~isempty(plan)
     return;
   end
   stages = plan.stages;
+  sources = [{in}; ops(:)];  % index 0 is the input stage
   for j = 1:numel(stages)
-    if plan.index(j) > 0
-      stages{j}.o = ops{plan.index(j)};
-    else
-      stages{j}.o = in;
-    end
+    stages{j}.o = sources{plan.index(j) + 1};
   end
 else
   plan = struct('chain', false, 'stages', {{}}, 'index', []);

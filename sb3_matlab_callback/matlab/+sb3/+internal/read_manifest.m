@@ -1,4 +1,4 @@
-function [m, text, kind, err] = read_manifest(save_path, caller, file)
+function [m, text, kind, err] = read_manifest(save_path, caller, file, bytes)
 %READ_MANIFEST Read, decode and check save_path/manifest.json once.
 %
 %   [M, TEXT, KIND, ERR] = sb3.internal.read_manifest(SAVE_PATH, CALLER)
@@ -31,7 +31,10 @@ function [m, text, kind, err] = read_manifest(save_path, caller, file)
 %   the manifest is ever opened unless it is a bare name.
 %
 %   FILE (optional) is fullfile(SAVE_PATH, 'manifest.json'), when the
-%   caller has it already (fullfile costs Octave about 0.1 ms).
+%   caller has it already (fullfile costs Octave about 0.1 ms). BYTES
+%   (optional) is its size as the caller found it just before (from
+%   sb3.internal.file_stamp): the size limit is then checked on it without
+%   asking again. The text read is bounded and checked all the same.
 %
 %   Usage:
 %     [m, text, kind, err] = sb3.internal.read_manifest(save_path, 'latest')
@@ -71,7 +74,9 @@ elseif strcmp(found, 'other')
   return;
 end
 % Bound what jsondecode sees: deep nesting crashes some decoders (Octave segfaults).
-bytes = sb3.internal.file_stamp(file);
+if nargin < 4
+  bytes = sb3.internal.file_stamp(file);
+end
 if bytes > 16 * 2^20
   kind = 'invalid';
   message = sprintf('%s is larger than 16 MiB: not a manifest.', file);

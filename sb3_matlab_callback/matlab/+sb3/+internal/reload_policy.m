@@ -46,13 +46,18 @@ if numel(layout) ~= numel(skel.layout) || ~all(layout == skel.layout) || ...
    numel(leaves) ~= skel.count
   return;
 end
+% Only a double or logical value may be sparse (cellfun's issparse is no legacy name: a
+% call per value).
 for j = 1:numel(skel.class_names)
-  if ~all(cellfun('isclass', leaves, skel.class_names{j}) == skel.class_masks{j})
+  mask = skel.class_masks{j};
+  if ~all(cellfun('isclass', leaves, skel.class_names{j}) == mask) || ...
+     (any(strcmp(skel.class_names{j}, {'double', 'logical'})) && ...
+      any(cellfun('issparse', leaves(mask))))
     return;
   end
 end
 if ~all(all(sb3.internal.leaf_sizes(leaves) == skel.dims)) || ~all(cellfun('isreal', leaves)) || ...
-   any(cellfun('issparse', leaves)) || ~all(strcmp(leaves(skel.text), skel.text_values)) || ...
+   ~all(strcmp(leaves(skel.text), skel.text_values)) || ...
    ~strcmp(sprintf('%.17g,', leaves{skel.numbers}), skel.number_text)
   return;
 end
@@ -75,18 +80,32 @@ if ~strcmp(old.critic.kind, 'none')
 end
 det_ops = old.det_ops;
 sto_ops = old.sto_ops;
-for k = skel.tensor_ops
-  d = skel.det_pos(k);
-  if d > 0
-    det_ops{d} = sb3.internal.compile_op(S.ops{k}, precision, det_ops{d});
-    if skel.sto_pos(k) > 0
-      sto_ops{skel.sto_pos(k)} = det_ops{d};
-    end
+convert = @double;  % cast(x, precision) without Octave's m-file cast
+if strcmp(precision, 'single')
+  convert = @single;
+end
+% Each op with new values starts from its compiled form in OLD (an op of both programs is
+% one struct in both); few statements per op, as each costs Octave 2-3 us.
+ks = skel.tensor_ops;
+d = skel.det_pos(ks);
+e = skel.sto_pos(ks);
+where = d;
+where(d == 0) = numel(det_ops) + e(d == 0);
+both = [det_ops(:); sto_ops(:)];
+compiled = both(where);
+for i = 1:numel(ks)
+  o = S.ops{ks(i)};
+  if strcmp(o.op, 'linear')
+    % sb3.internal.compile_op's formulas for a linear op of the same program, inline (a
+    % call costs Octave about 25 us).
+    compiled{i}.Wt = convert(o.weight).';
+    compiled{i}.b = convert(reshape(o.bias, 1, []));
   else
-    sto_ops{skel.sto_pos(k)} = sb3.internal.compile_op(S.ops{k}, precision, ...
-                                                       sto_ops{skel.sto_pos(k)});
+    compiled{i} = sb3.internal.compile_op(o, precision, compiled{i});
   end
 end
+det_ops(d(d > 0)) = compiled(d > 0);
+sto_ops(e(e > 0)) = compiled(e > 0);
 policy = old;
 policy.path = bundle_path;
 policy.version = S.version;
@@ -100,11 +119,12 @@ policy.sto_ops = sto_ops;
 if ~isempty(skel.plan)
   [fn, limit] = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output, ...
                                              inputs{1}, precision, skel.plan);
-  policy.fast_fn = [];
-  policy.fast_d = -1;
-  policy.fast_limit = 0;
-  policy.fast_limit2 = 0;
-  if ~isempty(fn)
+  if isempty(fn)
+    policy.fast_fn = [];
+    policy.fast_d = -1;
+    policy.fast_limit = 0;
+    policy.fast_limit2 = 0;
+  else
     policy.fast_fn = fn;
     policy.fast_d = inputs{1}.d;
     policy.fast_limit = limit;
