@@ -36,7 +36,7 @@ if any(isnan(layout))
 end
 classes = cellfun(@class, leaves, 'UniformOutput', false);
 dims = sb3.internal.leaf_sizes(leaves);
-if any(dims(:, 1) > 4) || ~all(cellfun('isreal', leaves)) || any(cellfun('issparse', leaves)) || ...
+if any(dims(:, 1) > 4) || ~all(cellfun('isreal', leaves)) || any(cellfun(@issparse, leaves)) || ...
    any(strcmp(classes, 'int64') | strcmp(classes, 'uint64'))
   return;
 end

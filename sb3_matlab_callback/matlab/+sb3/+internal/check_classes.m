@@ -53,7 +53,7 @@ end
 % Plain arrays are checked in one pass; only the rest is walked into.
 plain = (cellfun('isclass', values, 'double') | cellfun('isclass', values, 'single') | ...
          cellfun('isclass', values, 'char') | cellfun('isclass', values, 'logical')) & ...
-        ~cellfun('issparse', values);
+        ~cellfun(@issparse, values);  % a handle: MATLAB's cellfun takes few names as text
 where = '';
 for k = find(~plain(:).')
   if iscell(v)

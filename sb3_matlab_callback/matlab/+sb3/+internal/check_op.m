@@ -105,7 +105,7 @@ switch o.op
   case 'mask_logits'
     out = x;
   case 'concat'
-    if ~all(cellfun('numel', shapes) == 1)
+    if ~all(cellfun('prodofsize', shapes) == 1)
       problem = 'concat takes flat registers only';
     else
       out = sum([shapes{:}]);

@@ -52,7 +52,7 @@ for j = 1:numel(skel.class_names)
   mask = skel.class_masks{j};
   if ~all(cellfun('isclass', leaves, skel.class_names{j}) == mask) || ...
      (any(strcmp(skel.class_names{j}, {'double', 'logical'})) && ...
-      any(cellfun('issparse', leaves(mask))))
+      any(cellfun(@issparse, leaves(mask))))
     return;
   end
 end
