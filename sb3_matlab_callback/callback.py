@@ -174,37 +174,10 @@ class MatlabExportCallback(BaseCallback):
         self.close(report=False)  # a previous learn() that did not end cleanly
         self.save_path = self._resolve_save_path()
         self.save_path = Path(os.path.abspath(self.save_path))  # once: chdir may follow
-        folding = fold_env(self.model.get_env())  # refuses wrappers it cannot reproduce
-        venv = folding.vec_normalize
-        check_finite_statistics(venv)
-        check_stack_matches(folding, self.model.policy.observation_space)
-        if folding.frame_stack is not None:
-            check_frame_space(folding.frame_space)
-        # unsupported -> UnsupportedError; nothing written
-        program = build_program(self.model, None if folding.normalize_inside else venv,
-                                critic=self.critic, env=folding.env)
+        folding, program = self._translate()  # unsupported -> UnsupportedError; nothing written
         self._snapshotter = Snapshotter(self.model, buffers=self.max_pending + 2,
                                         env_folding=folding, critic=self.critic)
-        folder = ExportFolder(self.save_path, self.name_prefix, self.keep_last,
-                              write_file=self._write_file, stage_hook=self._stage_hook,
-                              compress=self.compress)
-        self._learn_id = getattr(self.model, "start_time", None)  # set by each learn()
-        self._take_over_stale_holder()
-        folder.open(_algorithm_name(self.model), run=self._run_metadata(venv, folding))
-        try:
-            if self.background and self.parent is None:  # overlaps training; before any commit
-                folder.start_runtime_install(_runtime_source())
-            else:
-                folder.install_runtime(_runtime_source())
-        except OSError as exc:
-            folder.close()
-            raise ExportFolderError(f"Cannot copy the MATLAB runtime into "
-                                    f"{str(self.save_path / 'matlab')!r}: {exc}.") from exc
-        try:
-            self._write_matlab_function(program, folding)
-        except BaseException:
-            folder.close()
-            raise
+        folder = self._open_folder(folding, program)
         self.export_folder = folder
         self._next_version = folder.next_version
         self._last_timesteps = folder.latest["num_timesteps"] if folder.latest else None
@@ -219,6 +192,43 @@ class MatlabExportCallback(BaseCallback):
             print(f"MatlabExportCallback: writing to {self.save_path} from version "
                   f"{self._next_version} ({self._snapshotter.mode} snapshots); removed "
                   f"{len(folder.cleaned)} stale file(s)")
+
+    def _translate(self) -> tuple[EnvFolding, Program]:
+        """Check the model and its training env and translate them (nothing is written)."""
+        folding = fold_env(self.model.get_env())  # refuses wrappers it cannot reproduce
+        venv = folding.vec_normalize
+        check_finite_statistics(venv)
+        check_stack_matches(folding, self.model.policy.observation_space)
+        if folding.frame_stack is not None:
+            check_frame_space(folding.frame_space)
+        program = build_program(self.model, None if folding.normalize_inside else venv,
+                                critic=self.critic, env=folding.env)
+        return folding, program
+
+    def _open_folder(self, folding: EnvFolding, program: Program) -> ExportFolder:
+        """Lock and open the export folder, install the runtime and the generated function."""
+        folder = ExportFolder(self.save_path, self.name_prefix, self.keep_last,
+                              write_file=self._write_file, stage_hook=self._stage_hook,
+                              compress=self.compress)
+        self._learn_id = getattr(self.model, "start_time", None)  # set by each learn()
+        self._take_over_stale_holder()
+        folder.open(_algorithm_name(self.model),
+                    run=self._run_metadata(folding.vec_normalize, folding))
+        try:
+            if self.background and self.parent is None:  # overlaps training; before any commit
+                folder.start_runtime_install(_runtime_source())
+            else:
+                folder.install_runtime(_runtime_source())
+        except OSError as exc:
+            folder.close()
+            raise ExportFolderError(f"Cannot copy the MATLAB runtime into "
+                                    f"{str(self.save_path / 'matlab')!r}: {exc}.") from exc
+        try:
+            self._write_matlab_function(program, folding)
+        except BaseException:
+            folder.close()
+            raise
+        return folder
 
     def _write_matlab_function(self, program: Program, folding: EnvFolding) -> None:
         """Write ``matlab/{name_prefix}_predict.m``, the generated function of this run.
