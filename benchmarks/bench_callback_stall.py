@@ -45,7 +45,7 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
 
 from sb3_matlab_callback import MatlabExportCallback
-from sb3_matlab_callback.bundle.bundle import encode_bundle
+from sb3_matlab_callback.bundle.bundle import encode_bundle, map_leaves
 from sb3_matlab_callback.deliver.export_folder import bundle_file_name
 from sb3_matlab_callback.deliver.manifest import (
     checkpoint_entry,
@@ -200,16 +200,13 @@ def _median_ms(fn: Callable[[int], Any], n: int) -> tuple[float, list[Any]]:
 
 def _as_before(bundle: Any) -> Any:
     """The bundle as it was written before issue #9: every float32 array as float64."""
-    if isinstance(bundle, dict):
-        return {key: _as_before(value) for key, value in bundle.items()}
-    if isinstance(bundle, np.ndarray) and bundle.dtype == object:
-        out = np.empty(bundle.shape, dtype=object)
-        for index, item in np.ndenumerate(bundle):
-            out[index] = _as_before(item)
-        return out
-    if isinstance(bundle, np.ndarray) and bundle.dtype == np.float32:
-        return bundle.astype(np.float64)
-    return bundle
+    return map_leaves(bundle, _float64)
+
+
+def _float64(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype == np.float32:
+        return value.astype(np.float64)
+    return value
 
 
 def stages(n: int) -> None:

@@ -16,6 +16,9 @@ from .deliver.writer import atomic_write_bytes, check_writable_folder
 from .errors import BundleError
 from .translate.wrappers import EnvFolding, fold_env, place_vec_normalize
 
+#: The smallest bound taken for VecNormalize's ``clip_obs`` (its default is 10).
+MIN_CLIP_OBS = 5.0
+
 
 def export_policy(
     model: BaseAlgorithm,
@@ -110,13 +113,14 @@ def _looks_normalized(model: BaseAlgorithm) -> bool:
     """Whether a Box observation space (or a Dict key) has VecNormalize's image bounds.
 
     VecNormalize replaces an image space by ``Box(-clip_obs, clip_obs)`` (float32); that
-    is the one trace it leaves in a saved model.
+    is the one trace it leaves in a saved model. Bounds below ``MIN_CLIP_OBS`` are taken
+    for an ordinary normalized space (``Box(-1, 1)``), not for VecNormalize's (default 10).
     """
     space = model.observation_space
     subspaces = space.spaces.values() if isinstance(space, spaces.Dict) else [space]
     for sub in subspaces:
         if (isinstance(sub, spaces.Box) and len(sub.shape) == 3 and sub.dtype == np.float32
                 and np.all(sub.low == -sub.high) and np.unique(sub.high).size == 1
-                and float(sub.high.flat[0]) > 0 and np.isfinite(sub.high.flat[0])):
+                and MIN_CLIP_OBS <= float(sub.high.flat[0]) < np.inf):
             return True
     return False

@@ -230,6 +230,15 @@ def test_a_model_without_env_that_evidently_saw_normalized_images_warns(tmp_path
         export_policy(loaded, tmp_path / "q.mat", vec_normalize=False)  # opted out: silent
 
 
+def test_an_ordinary_symmetric_float_space_does_not_warn(tmp_path: Path) -> None:
+    space = gym.spaces.Box(-1.0, 1.0, (2, 3, 4), np.float32)  # not VecNormalize's +-clip_obs
+    PPO("MlpPolicy", DummyVecEnv([lambda: SpaceEnv(space, ACT)]), n_steps=8, batch_size=8,
+        policy_kwargs={"net_arch": [4]}).save(tmp_path / "m.zip")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        export_policy(PPO.load(tmp_path / "m.zip"), tmp_path / "p.mat")
+
+
 # --- 3. Non-finite weights, statistics and reference actions ---------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import platform
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -482,15 +483,24 @@ def encode_bundle(bundle: dict[str, Any], *, compress: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def _matlab_ready(value: Any) -> Any:
-    """Replace what savemat cannot store (None, bools, nested lists) with MATLAB values."""
+def map_leaves(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """Apply ``fn`` to every leaf of a bundle value: through dicts (structs) and object arrays (cells)."""
     if isinstance(value, dict):
-        return {key: _matlab_ready(item) for key, item in value.items()}
+        return {key: map_leaves(item, fn) for key, item in value.items()}
     if isinstance(value, np.ndarray) and value.dtype == object:
         out = np.empty(value.shape, dtype=object)
         for index, item in np.ndenumerate(value):
-            out[index] = _matlab_ready(item)
+            out[index] = map_leaves(item, fn)
         return out
+    return fn(value)
+
+
+def _matlab_ready(value: Any) -> Any:
+    """Replace what savemat cannot store (None, bools) with MATLAB values, at every leaf."""
+    return map_leaves(value, _matlab_leaf)
+
+
+def _matlab_leaf(value: Any) -> Any:
     if value is None:
         return np.zeros((0, 0))
     if isinstance(value, bool | np.bool_):

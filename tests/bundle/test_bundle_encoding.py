@@ -31,6 +31,7 @@ from sb3_matlab_callback.bundle.bundle import (
     build_bundle,
     build_program,
     encode_bundle,
+    map_leaves,
     program_fields,
 )
 from sb3_matlab_callback.bundle.mat5 import encode_mat5
@@ -94,16 +95,12 @@ def _old_bundle(model: Any, path: Path) -> Path:
     """A bundle as versions before issue #9 wrote it: every float64, zlib-compressed."""
 
     def double(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: double(v) for k, v in value.items()}
-        if isinstance(value, np.ndarray) and value.dtype == object:
-            out = np.empty(value.shape, dtype=object)
-            for index, item in np.ndenumerate(value):
-                out[index] = double(item)
-            return out
-        if isinstance(value, np.ndarray) and value.dtype == np.float32:
-            return value.astype(np.float64)
-        return value
+        def leaf(item: Any) -> Any:
+            if isinstance(item, np.ndarray) and item.dtype == np.float32:
+                return item.astype(np.float64)
+            return item
+
+        return map_leaves(value, leaf)
 
     bundle = build_bundle(model)
     bundle["ops"] = double(bundle["ops"])
