@@ -5,7 +5,7 @@ and DQN argmax, with and without VecNormalize) in both precisions, Octave's
 ``sb3.predict`` must match SB3's ``predict()`` for one observation as a double row, a
 single row, a column, and for a batch, and the lane must really be taken (a single
 anonymous function for networks without VecNormalize). Inputs the lane must refuse
-still raise the checked path's errors.
+(a scalar, a wider row, a sparse row, ...) still raise the checked path's errors.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ for prec = {{'single', 'double'}}
   r.lane_batch = isequal(sb3.predict(q, d.X), 42 + zeros(6, 1));
   r.lane_column = isequal(sb3.predict(q, d.X(1, :).'), 42);
   errs = {{}};
-  for bad = {{[NaN 0 0], [0 Inf 0], [1e300 0 0], '123', [1 2 3i], sparse([1 0 1]), [1 2], ones(2, 3, 2)}}
+  for bad = {{[NaN 0 0], [0 Inf 0], [1e300 0 0], '123', [1 2 3i], sparse([1 0 1]), [1 2], ones(2, 3, 2), 0.5, [1 2 3 4]}}
     try
       sb3.predict(p, bad{{1}});
       errs{{end + 1}} = 'none';
@@ -131,4 +131,5 @@ def test_fast_lane_refuses_what_the_checked_path_rejects(lane: dict[str, Any], n
                                                          precision: str) -> None:
     errors = lane["out"][f"{name.replace('-', '_')}_{precision}"]["errors"]
     value, kind, size = "sb3:predict:badObsValue", "sb3:predict:badObsType", "sb3:predict:badObsSize"
-    assert errors == [value, value, "none", kind, kind, kind, size, size]
+    # 0.5: a scalar would broadcast through the layers; the lane's handles refuse it.
+    assert errors == [value, value, "none", kind, kind, kind, size, size, size, size]

@@ -153,21 +153,14 @@ policy.maskable = any(cellfun(@(o) strcmp(o.op, 'mask_logits'), det_ops));
 % Fast path: one flat Box input, preprocessing fused into the same composed handle;
 % used only for observations within fast_limit (see sb3.internal.compile_program).
 policy.det_fn = [];
-policy.fast_fn = [];
-policy.fast_d = -1;
-policy.fast_limit = 0;
-policy.fast_limit2 = 0;  % fast_limit^2: sb3.predict compares squares (no abs call)
+policy = sb3.internal.fast_lane(policy, [], [], 0, 0);
 plan = [];
 if numel(policy.inputs) == 1 && ~policy.inputs{1}.is_dict && policy.inputs{1}.flat && ...
    strcmp(policy.inputs{1}.kind, 'box') && policy.frame_stack.n_stack == 0
-  [fn, limit, plan] = sb3.internal.compile_program(det_ops, policy.num_registers, ...
-                                                   policy.output, policy.inputs{1}, precision);
-  if ~isempty(fn)
-    policy.fast_fn = fn;
-    policy.fast_d = policy.inputs{1}.d;
-    policy.fast_limit = limit;
-    policy.fast_limit2 = limit^2;
-  end
+  [fn, limit, plan, batch_fn] = sb3.internal.compile_program(det_ops, policy.num_registers, ...
+                                                             policy.output, policy.inputs{1}, ...
+                                                             precision);
+  policy = sb3.internal.fast_lane(policy, fn, batch_fn, limit, policy.inputs{1}.d);
 end
 % Identity of the checkpoint, filled in by sb3.poll from the manifest.
 policy.sha256 = '';

@@ -1,4 +1,4 @@
-function [fn, limit, plan] = compile_program(ops, num_registers, output, in, precision, plan)
+function [fn, limit, plan, batch_fn] = compile_program(ops, num_registers, output, in, precision, plan)
 %COMPILE_PROGRAM Fuse a one-input chain program into one composed function handle (load time).
 %
 %   [FN, LIMIT] = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
@@ -15,6 +15,12 @@ function [fn, limit, plan] = compile_program(ops, num_registers, output, in, pre
 %   element is below LIMIT in magnitude, which load time proves keeps every
 %   intermediate value below 1e30 (no overflow, hence no Inf and no NaN).
 %   sb3.predict takes the exact, interpreted path for anything else.
+%
+%   FN takes exactly one observation, a 1-by-d row; a scalar (d > 1), a column
+%   or a batch make it fail. BATCH_FN, the fourth output, takes N-by-d rows
+%   (N >= 1) and fails for anything else. For a network of the default shape FN
+%   is the single fixed expression, with its biases folded into the weights
+%   ([x, 1] * [W; b]); other chains have FN and BATCH_FN the same handle.
 %
 %   FN is [] (and LIMIT 0) when the program is not a chain of ops with a
 %   known growth bound (several inputs, a register read twice, lstm,
@@ -36,6 +42,7 @@ function [fn, limit, plan] = compile_program(ops, num_registers, output, in, pre
 %   See also sb3.load_policy, sb3.predict, sb3.internal.fuse_mlp, sb3.internal.fuse_stage.
 
 fn = [];
+batch_fn = [];
 limit = 0;
 % The input stage: VecNormalize and scaling, in double, then the cast to PRECISION; for
 % a double network without them, only the cast of a single observation to double.
@@ -106,11 +113,9 @@ if isempty(first)
   return;
 end
 limit = candidates(first);
+row_fn = [];
 if ~strcmp(stages{1}.kind, 'pre')
-  fn = sb3.internal.fuse_mlp(stages, precision);
-  if ~isempty(fn)
-    return;
-  end
+  row_fn = sb3.internal.fuse_mlp(stages, precision);
   if strcmp(precision, 'double')
     stages = [{pre}, stages];
   end
@@ -145,5 +150,14 @@ for j = 1:numel(merged)
 end
 if cast_double
   fn = sb3.internal.fuse_stage(fn, struct('kind', 'double', 'o', []));
+end
+% Taking columns 1..d fails for a scalar or a narrower array, which the layers would
+% otherwise broadcast (x - mean, x * W); sb3.predict has checked the width already.
+g = fn;
+cols = 1:in.d;
+batch_fn = @(x) g(x(:, cols));
+fn = batch_fn;
+if ~isempty(row_fn)
+  fn = row_fn;
 end
 end

@@ -40,12 +40,22 @@ if ~strcmp(s1.kind, 'linear') || ~strcmp(s2.kind, 'linear') || ~strcmp(s3.kind, 
    ~any(strcmp(s3.act, {'', 'tanh'}))
   return;
 end
-W1 = s1.o.Wt;
-b1 = s1.o.b;
-W2 = s2.o.Wt;
-b2 = s2.o.b;
-W3 = s3.o.Wt;
+% The biases ride in the weights: [x, 1] * [W1; b1] is x * W1 + b1 in one product, and
+% relu keeps a trailing 1 (a 'carrier' column [0 ... 0 1]') exact for the next layer's
+% bias row. tanh does not keep 1, so tanh networks fold only the first bias. [x, 1] also
+% makes F take exactly one row: a scalar or a batch fails the product or the concatenation.
 b3 = s3.o.b;
+W1 = [s1.o.Wt; s1.o.b];
+if strcmp(act, 'relu')
+  one = ones(1, 1, class(b3));
+  W1 = [W1, [zeros(size(W1, 1) - 1, 1, class(b3)); one]];
+  W2 = [s2.o.Wt, zeros(size(s2.o.Wt, 1), 1, class(b3)); s2.o.b, one];
+  W3 = [s3.o.Wt; b3];
+else
+  W2 = s2.o.Wt;
+  b2 = s2.o.b;
+  W3 = s3.o.Wt;
+end
 tanh_out = strcmp(s3.act, 'tanh');
 % The head: tanh alone is an unscale with half 1 and mid 0 (exact). ones and zeros with a
 % class name are builtins (Octave's cast is an m-file, about 15 us a call).
@@ -75,44 +85,44 @@ if strcmp(head, 'unscale') && all(m == 0)
 end
 switch [act, '/', head, '/', precision]
   case 'relu/plain/single'
-    f = @(x) double(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
+    f = @(x) double(max(max([x, 1] * W1, 0) * W2, 0) * W3);
   case 'relu/unscale/single'
-    f = @(x) double(tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m);
+    f = @(x) double(tanh(max(max([x, 1] * W1, 0) * W2, 0) * W3) .* h + m);
   case 'relu/half/single'
-    f = @(x) double(tanh(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h);
+    f = @(x) double(tanh(max(max([x, 1] * W1, 0) * W2, 0) * W3) .* h);
   case 'relu/clip/single'
-    f = @(x) double(min(max(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi));
+    f = @(x) double(min(max(max(max([x, 1] * W1, 0) * W2, 0) * W3, lo), hi));
   case 'relu/argmax/single'
-    f = @(x) sb3.internal.argmax_rows(max(max(x * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
+    f = @(x) sb3.internal.argmax_rows(max(max([x, 1] * W1, 0) * W2, 0) * W3);
   case 'tanh/plain/single'
-    f = @(x) double(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3);
+    f = @(x) double(tanh(tanh([x, 1] * W1) * W2 + b2) * W3 + b3);
   case 'tanh/unscale/single'
-    f = @(x) double(tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h + m);
+    f = @(x) double(tanh(tanh(tanh([x, 1] * W1) * W2 + b2) * W3 + b3) .* h + m);
   case 'tanh/half/single'
-    f = @(x) double(tanh(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3) .* h);
+    f = @(x) double(tanh(tanh(tanh([x, 1] * W1) * W2 + b2) * W3 + b3) .* h);
   case 'tanh/clip/single'
-    f = @(x) double(min(max(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3, lo), hi));
+    f = @(x) double(min(max(tanh(tanh([x, 1] * W1) * W2 + b2) * W3 + b3, lo), hi));
   case 'tanh/argmax/single'
-    f = @(x) sb3.internal.argmax_rows(tanh(tanh(x * W1 + b1) * W2 + b2) * W3 + b3);
+    f = @(x) sb3.internal.argmax_rows(tanh(tanh([x, 1] * W1) * W2 + b2) * W3 + b3);
   case 'relu/plain/double'
-    f = @(x) max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3;
+    f = @(x) max(max([double(x), 1] * W1, 0) * W2, 0) * W3;
   case 'relu/unscale/double'
-    f = @(x) tanh(max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h + m;
+    f = @(x) tanh(max(max([double(x), 1] * W1, 0) * W2, 0) * W3) .* h + m;
   case 'relu/half/double'
-    f = @(x) tanh(max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3) .* h;
+    f = @(x) tanh(max(max([double(x), 1] * W1, 0) * W2, 0) * W3) .* h;
   case 'relu/clip/double'
-    f = @(x) min(max(max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi);
+    f = @(x) min(max(max(max([double(x), 1] * W1, 0) * W2, 0) * W3, lo), hi);
   case 'relu/argmax/double'
-    f = @(x) sb3.internal.argmax_rows(max(max(double(x) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3);
+    f = @(x) sb3.internal.argmax_rows(max(max([double(x), 1] * W1, 0) * W2, 0) * W3);
   case 'tanh/plain/double'
-    f = @(x) tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3;
+    f = @(x) tanh(tanh([double(x), 1] * W1) * W2 + b2) * W3 + b3;
   case 'tanh/unscale/double'
-    f = @(x) tanh(tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3) .* h + m;
+    f = @(x) tanh(tanh(tanh([double(x), 1] * W1) * W2 + b2) * W3 + b3) .* h + m;
   case 'tanh/half/double'
-    f = @(x) tanh(tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3) .* h;
+    f = @(x) tanh(tanh(tanh([double(x), 1] * W1) * W2 + b2) * W3 + b3) .* h;
   case 'tanh/clip/double'
-    f = @(x) min(max(tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3, lo), hi);
+    f = @(x) min(max(tanh(tanh([double(x), 1] * W1) * W2 + b2) * W3 + b3, lo), hi);
   otherwise  % 'tanh/argmax/double'
-    f = @(x) sb3.internal.argmax_rows(tanh(tanh(double(x) * W1 + b1) * W2 + b2) * W3 + b3);
+    f = @(x) sb3.internal.argmax_rows(tanh(tanh([double(x), 1] * W1) * W2 + b2) * W3 + b3);
 end
 end

@@ -117,19 +117,10 @@ policy.inputs = inputs;
 policy.det_ops = det_ops;
 policy.sto_ops = sto_ops;
 if ~isempty(skel.plan)
-  [fn, limit] = sb3.internal.compile_program(det_ops, policy.num_registers, policy.output, ...
-                                             inputs{1}, precision, skel.plan);
-  if isempty(fn)
-    policy.fast_fn = [];
-    policy.fast_d = -1;
-    policy.fast_limit = 0;
-    policy.fast_limit2 = 0;
-  else
-    policy.fast_fn = fn;
-    policy.fast_d = inputs{1}.d;
-    policy.fast_limit = limit;
-    policy.fast_limit2 = limit^2;
-  end
+  [fn, limit, ~, batch_fn] = sb3.internal.compile_program(det_ops, policy.num_registers, ...
+                                                          policy.output, inputs{1}, precision, ...
+                                                          skel.plan);
+  policy = sb3.internal.fast_lane(policy, fn, batch_fn, limit, inputs{1}.d);
 end
 policy.sha256 = '';
 policy.run_id = '';
