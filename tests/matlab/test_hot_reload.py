@@ -2,7 +2,10 @@
 
 When the new bundle holds the program of the policy in use (same ops, registers, sizes;
 new weights), ``sb3.internal.reload_policy`` proves that from the variables themselves and
-compiles only what the new values feed. Checked in real Octave against SB3's own
+compiles only what the new values feed. With a map of the last version's file
+(``sb3.internal.reload_map``, kept by ``sb3.poll``) it reads the new version straight from
+the bytes it hashed, when every byte but the new values is the same; byte-level edits
+check both sides of that rule. Checked in real Octave against SB3's own
 ``predict()`` of the *new* weights, and against a full ``sb3.load_policy`` of the same
 file (every compiled field equal). Bundles that keep the ``fingerprint`` text but change
 the program are never reused: they take the full checks, which refuse the broken ones
@@ -134,6 +137,25 @@ def reloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     script = """
     d = load('obs.mat');
     out = struct();
+    function bytes = file_bytes(path)
+      fid = fopen(path, 'r');
+      bytes = fread(fid, Inf, '*int8');
+      fclose(fid);
+    end
+    function out = by_map(old, bytes, prec, q)
+      % A reload from BYTES alone (the path does not exist: load cannot run), as sb3.poll
+      % does with the bytes it hashed; compared with the full load Q of the same bytes.
+      out = struct('mapped', false, 'same', false, 'id', 'ok');
+      try
+        r = sb3.internal.reload_policy('/nonexistent/bundle.mat', old, prec, bytes);
+        out.mapped = ~isempty(r);
+        r.path = q.path;
+        r.skeleton.map = q.skeleton.map;
+        out.same = same_policy(r, q);
+      catch e
+        out.id = e.identifier;
+      end
+    end
     function same = same_policy(r, q)
       % Every field of the reused policy equals the full load's; handles by their results.
       same = isequal(sort(fieldnames(r)), sort(fieldnames(q)));
@@ -143,6 +165,9 @@ def reloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         b = q.(names{j});
         if isa(b, 'function_handle')
           x = [0.1 -0.2 0.3; 1 2 -1];
+          if strcmp(names{j}, 'fast_fn')
+            x = x(1, :);  % the row handle takes one row
+          end
           same = same && isequal(a(x), b(x));
         elseif ~isequaln(a, b)
           same = false;
@@ -159,6 +184,9 @@ def reloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     q = sb3.load_policy('{tmp}/{name}_v2.mat', 'Precision', '{prec}');
     out.{key} = struct('reused', ~isempty(r), 'same', ~isempty(r) && same_policy(r, q), ...
                        'action', [], 'fused', ~isempty(q.fast_fn), 'version', 0);
+    p.skeleton.map = sb3.internal.reload_map(p.skeleton.S, file_bytes('{tmp}/{name}_v1.mat'));
+    out.{key}.has_map = ~isempty(p.skeleton.map);
+    out.{key}.map = by_map(p, file_bytes('{tmp}/{name}_v2.mat'), '{prec}', q);
     if ~isempty(r)
       out.{key}.action = sb3.predict(r, d.X);
       out.{key}.single = sb3.predict(r, d.X(1, :));
@@ -178,6 +206,39 @@ def reloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     end
     out.hostile_{case} = struct('reused', ~isempty(r), 'id', id);
     """
+    # Byte-level changes of v2 against v1's map: new values are read from the bytes, any
+    # other changed byte (a name, a size, a number) refuses the map, the header text is free.
+    script += f"""
+    p = sb3.load_policy('{tmp}/sac_v1.mat');
+    p.skeleton.map = sb3.internal.reload_map(p.skeleton.S, file_bytes('{tmp}/sac_v1.mat'));
+    b = file_bytes('{tmp}/sac_v2.mat');
+    m = p.skeleton.map;
+    edits = struct('name', {{'weight_byte', 'fixed_byte', 'header_text', 'truncated', 'longer'}});
+    for j = 1:numel(edits)
+      c = b;
+      switch edits(j).name
+        case 'weight_byte'
+          i = find(m.kind == 1 & (m.stop - m.start) > 16, 1);
+          c(m.start(i) + 5) = bitxor(c(m.start(i) + 5), int8(17));
+        case 'fixed_byte'
+          i = m.fixed(end - 40);
+          c(i) = bitxor(c(i), int8(1));
+        case 'header_text'
+          c(30) = int8('Q');
+        case 'truncated'
+          c = c(1:end - 8);
+        otherwise
+          c = [c; zeros(8, 1, 'int8')];
+      end
+      fid = fopen('edited.mat', 'w'); fwrite(fid, c, 'int8'); fclose(fid);
+      try
+        q = sb3.load_policy('edited.mat');
+      catch
+        q = sb3.load_policy('{tmp}/sac_v2.mat');  % for the comparison only: no map is taken
+      end
+      out.(['bytes_' edits(j).name]) = by_map(p, c, 'single', q);
+    end
+    """
     script += "fid = fopen('out.json', 'w'); fputs(fid, jsonencode(out)); fclose(fid);\n"
     run_octave(script, tmp)
     return {"out": json.loads((tmp / "out.json").read_text()), "expected": expected,
@@ -196,6 +257,28 @@ def test_same_program_reload_gives_sb3_actions_of_the_new_weights(reloads, name:
     np.testing.assert_allclose(np.reshape(result["action"], expected.shape), expected, atol=atol, rtol=0)
     np.testing.assert_allclose(np.ravel(result["single"]), expected[0], atol=atol, rtol=0)
     assert result["err"] <= 1e-4  # the new bundle's own reference, replayed
+
+
+@pytest.mark.parametrize("precision", ["single", "double"])
+@pytest.mark.parametrize("name", CASES)
+def test_reload_from_the_hashed_bytes_equals_a_full_load(reloads, name: str, precision: str) -> None:
+    """With a map of v1's file, v2 is read from its bytes alone (no load: the path given does
+    not exist), and the policy equals sb3.load_policy's of v2, field by field."""
+    result = reloads["out"][f"{name.replace('-', '_')}_{precision}"]
+    assert result["has_map"]
+    assert result["map"] == {"mapped": True, "same": True, "id": "ok"}
+
+
+@pytest.mark.parametrize(("edit", "mapped"), [("weight_byte", True), ("fixed_byte", False),
+                                              ("header_text", True), ("truncated", False),
+                                              ("longer", False)])
+def test_the_map_reads_new_values_and_refuses_any_other_change(reloads, edit: str,
+                                                               mapped: bool) -> None:
+    result = reloads["out"][f"bytes_{edit}"]
+    if mapped:  # read from the bytes, and equal to a full load of the edited file
+        assert result == {"mapped": True, "same": True, "id": "ok"}
+    else:  # not the same element tree: the fallback load finds no file at the path given
+        assert result["mapped"] is False and result["id"] == "sb3:load_policy:corrupt"
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -254,7 +337,7 @@ def test_poll_reloads_each_new_version_of_a_training_run_cheaply(tmp_path: Path)
                                                                  "latest": entries[k - 1]["version"]}))
     run_octave(f"""
     d = load('obs.mat');
-    out = struct('versions', [], 'reused', [], 'actions', {{{{}}}});
+    out = struct('versions', [], 'reused', [], 'mapped', [], 'actions', {{{{}}}});
     policy = [];
     for k = 1:{len(entries)}
       copyfile(sprintf('manifest_%d.json', k), '{folder}/manifest.json');
@@ -262,11 +345,17 @@ def test_poll_reloads_each_new_version_of_a_training_run_cheaply(tmp_path: Path)
       [policy, updated] = sb3.poll(policy, '{folder}');
       assert(updated);
       reused = false;
+      mapped = false;
       if ~isempty(old)
         reused = ~isempty(sb3.internal.reload_policy(policy.path, old, old.precision));
+        % poll keeps a map of each version's bytes: the next one is read without load.
+        fid = fopen(policy.path, 'r'); bytes = fread(fid, Inf, '*int8'); fclose(fid);
+        mapped = ~isempty(old.skeleton.map) && ~isempty(sb3.internal.reload_policy( ...
+          '/nonexistent/bundle.mat', old, old.precision, bytes));
       end
       out.versions(end + 1) = policy.version;
       out.reused(end + 1) = reused;
+      out.mapped(end + 1) = mapped;
       out.actions{{end + 1}} = sb3.predict(policy, d.X);
     end
     fid = fopen('out.json', 'w'); fputs(fid, jsonencode(out)); fclose(fid);
@@ -274,6 +363,7 @@ def test_poll_reloads_each_new_version_of_a_training_run_cheaply(tmp_path: Path)
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["versions"] == [e["version"] for e in entries]
     assert out["reused"] == [False] + [True] * (len(entries) - 1)
+    assert out["mapped"] == [False] + [True] * (len(entries) - 1)
     weights_moved = False
     for entry, actions in zip(entries, out["actions"], strict=True):
         expected = moments.expected[entry["num_timesteps"], entry["trigger"]].reshape(len(obs), -1)

@@ -173,6 +173,8 @@ end
 % (sb3.internal.reload_policy); [] where that is not possible.
 policy.skeleton = sb3.internal.bundle_skeleton(S, known);
 if ~isempty(policy.skeleton)
+  policy.skeleton.S = S;  % the template sb3.internal.map_reload fills in
+  policy.skeleton.map = [];  % sb3.poll adds it from the bytes it hashed
   policy.skeleton.det_pos = det_pos;
   policy.skeleton.sto_pos = sto_pos;
   policy.skeleton.plan = plan;

@@ -152,15 +152,19 @@ for attempt = 1:attempts
       end
     end
     try
-      sb3.internal.check_file(path, entry, 'poll');
+      bytes = sb3.internal.check_file(path, entry, 'poll');
       % The next checkpoint of the program in use: only what differs is checked and
-      % compiled (sb3.internal.reload_policy); anything else is loaded in full.
+      % compiled (sb3.internal.reload_policy, from the bytes just hashed); anything else
+      % is loaded in full, with a map of its bytes for the next version.
       candidate = [];
       if ~isempty(policy)
-        candidate = sb3.internal.reload_policy(path, policy, precision);
+        candidate = sb3.internal.reload_policy(path, policy, precision, bytes);
       end
       if isempty(candidate)
         candidate = sb3.load_policy(path, 'Precision', precision);
+        if ~isempty(candidate.skeleton)
+          candidate.skeleton.map = sb3.internal.reload_map(candidate.skeleton.S, bytes);
+        end
       end
       if ~(isnumeric(candidate.version) && isscalar(candidate.version) && ...
            candidate.version == entry.version)

@@ -42,20 +42,7 @@ if any(dims(:, 1) > 4) || ~all(cellfun('isreal', leaves)) || any(cellfun(@isspar
 end
 float = strcmp(classes, 'double') | strcmp(classes, 'single');
 text = strcmp(classes, 'char');
-top = strcmp(where, 'top');
-free = (top & float & (strcmp(field, 'version') | strcmp(field, 'num_timesteps'))) | ...
-       (top & text & (strcmp(field, 'created') | strcmp(field, 'run_id'))) | ...
-       (strcmp(where, 'reference') & ~text) | ...
-       (strcmp(where, 'input') & float & (strcmp(field, 'mean') | strcmp(field, 'var')));
-tensors = struct('linear', {{'weight', 'bias'}}, 'conv2d', {{'weight', 'bias'}}, ...
-                 'prelu', {{'weight'}}, 'layer_norm', {{'weight', 'bias'}}, ...
-                 'unscale', {{'low', 'high'}}, 'clip', {{'low', 'high'}}, ...
-                 'gaussian_sample', {{'log_std'}}, 'sde_sample', {{'std'}});
-for k = 1:numel(S.ops)
-  if isfield(tensors, S.ops{k}.op)
-    free = free | (op == k & float & ismember(field, tensors.(S.ops{k}.op)));
-  end
-end
+free = sb3.internal.free_leaves(where, field, op, float, text, S.ops);
 skel = struct();
 skel.known = known;
 skel.names = names;

@@ -1,4 +1,4 @@
-function check_file(path, entry, caller)
+function data = check_file(path, entry, caller)
 %CHECK_FILE Check that a listed bundle is present, a regular file and complete.
 %
 %   sb3.internal.check_file(PATH, ENTRY, CALLER) compares the size of the
@@ -8,8 +8,12 @@ function check_file(path, entry, caller)
 %   it) or is not a regular file (a FIFO would block a reader forever), and
 %   sb3:CALLER:badFile when it differs from the manifest.
 %
+%   DATA = sb3.internal.check_file(...) also returns the bytes that were
+%   hashed (sb3.internal.sha256_file; [] where not kept).
+%
 %   Usage:
 %     sb3.internal.check_file(path, entry, 'poll')
+%     data = sb3.internal.check_file(path, entry, 'poll')
 %
 %   Example:
 %     m = sb3.internal.read_manifest('exports/run1', 'latest');
@@ -26,7 +30,7 @@ if bytes ~= entry.bytes
   error(['sb3:' caller ':badFile'], 'Bundle %s has %d bytes; the manifest says %d.', ...
         path, bytes, entry.bytes);
 end
-digest = sb3.internal.sha256_file(path);
+[digest, data] = sb3.internal.sha256_file(path);
 if ~isempty(digest) && ~strcmpi(digest, entry.sha256)
   error(['sb3:' caller ':badFile'], 'The sha256 of bundle %s differs from the manifest''s.', path);
 end

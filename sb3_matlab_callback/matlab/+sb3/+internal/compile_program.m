@@ -1,4 +1,5 @@
-function [fn, limit, plan, batch_fn] = compile_program(ops, num_registers, output, in, precision, plan)
+function [fn, limit, plan, batch_fn] = compile_program(ops, num_registers, output, in, precision, ...
+                                                       plan)
 %COMPILE_PROGRAM Fuse a one-input chain program into one composed function handle (load time).
 %
 %   [FN, LIMIT] = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
@@ -113,14 +114,15 @@ if isempty(first)
   return;
 end
 limit = candidates(first);
-row_fn = [];
 if ~strcmp(stages{1}.kind, 'pre')
-  row_fn = sb3.internal.fuse_mlp(stages, precision);
+  [fn, batch_fn] = sb3.internal.fuse_mlp(stages, precision, in.d);
+  if ~isempty(fn)
+    return;
+  end
   if strcmp(precision, 'double')
     stages = [{pre}, stages];
   end
 end
-% The result is double; argmax and binary give double already.
 cast_double = strcmp(precision, 'single') && ...
               ~any(strcmp(stages{end}.kind, {'argmax', 'multi_argmax', 'binary'}));
 % Fewer, larger stages: two linear+relu (or +tanh) layers in one handle, and an unscale
@@ -155,9 +157,6 @@ end
 % otherwise broadcast (x - mean, x * W); sb3.predict has checked the width already.
 g = fn;
 cols = 1:in.d;
-batch_fn = @(x) g(x(:, cols));
-fn = batch_fn;
-if ~isempty(row_fn)
-  fn = row_fn;
-end
+fn = @(x) g(x(:, cols));
+batch_fn = fn;
 end

@@ -1,4 +1,4 @@
-function policy = reload_policy(bundle_path, old, precision)
+function policy = reload_policy(bundle_path, old, precision, bytes)
 %RELOAD_POLICY Load a newer bundle of the program in use, reusing the checks and compile.
 %
 %   POLICY = sb3.internal.reload_policy(BUNDLE_PATH, OLD, PRECISION) loads
@@ -15,6 +15,14 @@ function policy = reload_policy(bundle_path, old, precision)
 %   variables themselves (containers, field names, classes, sizes and
 %   every other value), with only builtins no object overloads.
 %
+%   POLICY = sb3.internal.reload_policy(BUNDLE_PATH, OLD, PRECISION, BYTES)
+%   also takes the file's bytes (as sb3.poll hashed them). With OLD's map of
+%   its own file (OLD.skeleton.map, sb3.internal.reload_map) the variables
+%   are then read from BYTES, without load, when every byte but the changing
+%   values equals OLD's file (sb3.internal.map_reload), which proves the same
+%   element tree at the cost of one comparison; anything else takes the path
+%   above. POLICY carries the map on for the next version.
+%
 %   POLICY is [] when the bundle is not of the same program, or OLD carries
 %   no skeleton (a policy loaded with another precision, or built by hand):
 %   then the caller loads it with sb3.load_policy, which checks it in full
@@ -23,6 +31,7 @@ function policy = reload_policy(bundle_path, old, precision)
 %
 %   Usage:
 %     policy = sb3.internal.reload_policy(bundle_path, old, precision)
+%     policy = sb3.internal.reload_policy(bundle_path, old, precision, bytes)
 %
 %   Example:
 %     old = sb3.load_policy('exports/run1/policy_v000001.mat');
@@ -37,31 +46,20 @@ if ~isfield(old, 'skeleton') || ~isstruct(old.skeleton) || ~isfield(old, 'precis
   return;
 end
 skel = old.skeleton;
-S = sb3.internal.load_known(bundle_path, skel.known);
-% The same containers and field names, then the same classes (first: nothing else is
-% asked of a value of another class), sizes, and values where they must not differ.
-[leaves, names, layout] = sb3.internal.bundle_leaves(S, numel(skel.layout));
-if numel(layout) ~= numel(skel.layout) || ~all(layout == skel.layout) || ...
-   numel(names) ~= numel(skel.names) || ~all(strcmp(names, skel.names)) || ...
-   numel(leaves) ~= skel.count
-  return;
+S = [];
+if nargin > 3 && isfield(skel, 'map') && ~isempty(skel.map)
+  S = sb3.internal.map_reload(skel, bytes);
 end
-% Only a double or logical value may be sparse (cellfun's issparse is no legacy name: a
-% call per value).
-for j = 1:numel(skel.class_names)
-  mask = skel.class_masks{j};
-  if ~all(cellfun('isclass', leaves, skel.class_names{j}) == mask) || ...
-     (any(strcmp(skel.class_names{j}, {'double', 'logical'})) && ...
-      any(cellfun(@issparse, leaves(mask))))
+if isempty(S)
+  S = sb3.internal.load_known(bundle_path, skel.known);
+  if ~sb3.internal.same_skeleton(S, skel)
     return;
   end
+  skel.map = [];
+  if nargin > 3
+    skel.map = sb3.internal.reload_map(S, bytes);
+  end
 end
-if ~all(all(sb3.internal.leaf_sizes(leaves) == skel.dims)) || ~all(cellfun('isreal', leaves)) || ...
-   ~all(strcmp(leaves(skel.text), skel.text_values)) || ...
-   ~strcmp(sprintf('%.17g,', leaves{skel.numbers}), skel.number_text)
-  return;
-end
-% What the new values feed. VecNormalize statistics are checked again (var + epsilon).
 inputs = old.inputs;
 if skel.inputs_free
   for i = 1:numel(S.inputs)
@@ -107,6 +105,8 @@ end
 det_ops(d(d > 0)) = compiled(d > 0);
 sto_ops(e(e > 0)) = compiled(e > 0);
 policy = old;
+skel.S = S;
+policy.skeleton = skel;
 policy.path = bundle_path;
 policy.version = S.version;
 policy.num_timesteps = S.num_timesteps;
