@@ -87,7 +87,8 @@ for prec = {{'single', 'double'}}
   r.lane_batch = isequal(sb3.predict(q, d.X), 42 + zeros(6, 1));
   r.lane_column = isequal(sb3.predict(q, d.X(1, :).'), 42);
   errs = {{}};
-  for bad = {{[NaN 0 0], [0 Inf 0], [1e300 0 0], '123', [1 2 3i], sparse([1 0 1]), [1 2], ones(2, 3, 2), 0.5, [1 2 3 4]}}
+  for bad = {{[NaN 0 0], [0 Inf 0], [1e300 0 0], '123', [1 2 3i], sparse([1 0 1]), [1 2], ...
+             ones(2, 3, 2), 0.5, [1 2 3 4]}}
     try
       sb3.predict(p, bad{{1}});
       errs{{end + 1}} = 'none';

@@ -66,10 +66,11 @@ function [action, state] = predict(policy, obs, varargin)
 % one row or a batch of rows, each row's squares summing below the bound that load time
 % proved overflow-free (sb3.internal.fast_lane). The probe product fails for any other
 % width, a sparse or an N-D array; NaN, Inf and huge elements never sum below the bound.
-% fast_fn takes exactly one row (it fails for a batch, or a scalar where d > 1); the
-% batch handle then takes the rows (an Octave error costs about 13 us, once per batch). Everything else goes to sb3.internal.predict_checked,
-% which checks and interprets it. That path lives in its own file: with it inline, each
-% call cost Octave 1 us more (its call overhead grows with the function's variables).
+% fast_fn takes exactly one row (it fails for a batch, or a scalar where d > 1); the batch
+% handle then takes the rows (an Octave error costs about 13 us, once per batch call).
+% Everything else goes to sb3.internal.predict_checked, which checks and interprets it.
+% That path lives in its own file: with it inline, each call cost Octave 1 us more (its
+% call overhead grows with the function's variables).
 if nargin == 2 && isfloat(obs) && isreal(obs)
   try
     if (obs .* obs) * policy.fast_probe < policy.fast_limit2

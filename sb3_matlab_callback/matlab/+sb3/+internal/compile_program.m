@@ -1,5 +1,4 @@
-function [fn, limit, plan, batch_fn] = compile_program(ops, num_registers, output, in, precision, ...
-                                                       plan)
+function [fn, limit, plan, fb] = compile_program(ops, num_registers, output, in, precision, plan)
 %COMPILE_PROGRAM Fuse a one-input chain program into one composed function handle (load time).
 %
 %   [FN, LIMIT] = sb3.internal.compile_program(OPS, NUM_REGISTERS, OUTPUT, IN, PRECISION)
@@ -18,10 +17,10 @@ function [fn, limit, plan, batch_fn] = compile_program(ops, num_registers, outpu
 %   sb3.predict takes the exact, interpreted path for anything else.
 %
 %   FN takes exactly one observation, a 1-by-d row; a scalar (d > 1), a column
-%   or a batch make it fail. BATCH_FN, the fourth output, takes N-by-d rows
-%   (N >= 1) and fails for anything else. For a network of the default shape FN
-%   is the single fixed expression, with its biases folded into the weights
-%   ([x, 1] * [W; b]); other chains have FN and BATCH_FN the same handle.
+%   or a batch make it fail. FB, the fourth output, takes N-by-d rows (N >= 1)
+%   and fails for anything else. For a network of the default shape FN is the
+%   single fixed expression, with its biases folded into the weights
+%   ([x, 1] * [W; b]); other chains have FN and FB the same handle.
 %
 %   FN is [] (and LIMIT 0) when the program is not a chain of ops with a
 %   known growth bound (several inputs, a register read twice, lstm,
@@ -43,7 +42,7 @@ function [fn, limit, plan, batch_fn] = compile_program(ops, num_registers, outpu
 %   See also sb3.load_policy, sb3.predict, sb3.internal.fuse_mlp, sb3.internal.fuse_stage.
 
 fn = [];
-batch_fn = [];
+fb = [];
 limit = 0;
 % The input stage: VecNormalize and scaling, in double, then the cast to PRECISION; for
 % a double network without them, only the cast of a single observation to double.
@@ -115,7 +114,7 @@ if isempty(first)
 end
 limit = candidates(first);
 if ~strcmp(stages{1}.kind, 'pre')
-  [fn, batch_fn] = sb3.internal.fuse_mlp(stages, precision, in.d);
+  [fn, fb] = sb3.internal.fuse_mlp(stages, precision, in.d);
   if ~isempty(fn)
     return;
   end
@@ -158,5 +157,5 @@ end
 g = fn;
 cols = 1:in.d;
 fn = @(x) g(x(:, cols));
-batch_fn = fn;
+fb = fn;
 end

@@ -136,8 +136,8 @@ switch [act, '/', head, '/', precision]
     fb = @(x) min(max(max(max(double(x(:, c)) * W1 + b1, 0) * W2 + b2, 0) * W3 + b3, lo), hi);
   case 'relu/argmax/double'
     f = @(x) sb3.internal.argmax_rows(max(max([double(x), 1] * A1, 0) * A2, 0) * A3);
-    fb = @(x) sb3.internal.argmax_rows(max(max(double(x(:, c)) * W1 + b1, 0) * W2 + b2, 0) ...
-                                       * W3 + b3);
+    fb = @(x) sb3.internal.argmax_rows(max(max(double(x(:, c)) * W1 + b1, 0) * W2 + b2, 0) * ...
+                                       W3 + b3);
   case 'tanh/plain/double'
     f = @(x) tanh(tanh([double(x), 1] * A1) * W2 + b2) * W3 + b3;
     fb = @(x) tanh(tanh(double(x(:, c)) * W1 + b1) * W2 + b2) * W3 + b3;

@@ -1,4 +1,4 @@
-function walk = mat5_walk(bytes)
+function walk = mat5_walk(bytes, descend)
 %MAT5_WALK Where each leaf of an uncompressed MAT v5 file lies in its bytes.
 %
 %   WALK = sb3.internal.mat5_walk(BYTES) reads the element tree of the MAT
@@ -20,11 +20,16 @@ function walk = mat5_walk(bytes)
 %   malformed tree. Nothing in BYTES is executed or trusted: sizes are
 %   checked against the bytes before they are used.
 %
+%   WALK = sb3.internal.mat5_walk(BYTES, DESCEND) walks into only the
+%   top-level structs and cells named in the cellstr DESCEND; the others are
+%   stepped over whole (their elements are not listed).
+%
 %   Every MAT v5 element is padded to 8 bytes after a 128-byte header, so the
 %   walk reads the tags as one uint32 array (little-endian files only).
 %
 %   Usage:
 %     walk = sb3.internal.mat5_walk(bytes)
+%     walk = sb3.internal.mat5_walk(bytes, {'ops', 'inputs', 'reference'})
 %
 %   Example:
 %     fid = fopen('policy.mat', 'r'); bytes = fread(fid, Inf, '*uint8'); fclose(fid);
@@ -111,9 +116,14 @@ while true
   end
   dim = double(typecast(uint32(w(q + 2:q + 1 + nd)), 'int32')).';
   q = q + 2 + 2 * ceil(nd / 2);
-  [name, q] = sb3.internal.mat5_text(w, bytes, q, last);
-  if q < 0
-    return;
+  if q + 1 <= last && w(q) == 1 && w(q + 1) == 0
+    name = '';  % a nested element's empty name: read without a call
+    q = q + 2;
+  else
+    [name, q] = sb3.internal.mat5_text(w, bytes, q, last);
+    if q < 0
+      return;
+    end
   end
   % This element's place: a variable, a struct field or a cell element of its parent.
   frame_seen(end) = frame_seen(end) + 1;
@@ -132,6 +142,11 @@ while true
     value_field = frame_names{end}{k};
     here = struct('type', '.', 'subs', value_field);
   end
+  if (mclass == 1 || mclass == 2) && nargin > 1 && numel(frame_end) == 1 && ...
+     ~any(strcmp(name, descend))
+    p = last + 1;  % a variable the caller does not need the inside of
+    continue;
+  end
   path = [frame_subs{end}, here];
   if mclass == 1 || mclass == 2
     if any(dim < 0)
@@ -149,10 +164,11 @@ while true
         return;
       end
       rows = reshape(text, len, []).';
-      names = cell(size(rows, 1), 1);
-      for j = 1:size(rows, 1)
-        names{j} = strtok(rows(j, :), char(0));
+      if any(rows(:) == ' ')
+        return;  % no field name has a space; cellstr below trims them
       end
+      rows(rows == char(0)) = ' ';
+      names = cellstr(rows);
     end
     switch parent_tag
       case 'top'

@@ -32,7 +32,7 @@ map = [];
 if isempty(bytes) || ~isfield(S, 'ops') || ~iscell(S.ops)
   return;
 end
-walk = sb3.internal.mat5_walk(bytes);
+walk = sb3.internal.mat5_walk(bytes, {'ops', 'inputs', 'reference'});
 if isempty(walk) || isempty(walk.class)
   return;
 end
