@@ -39,10 +39,14 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %   string scalars.
 %
 %   The next checkpoint of the program POLICY runs (same ops, registers and
-%   sizes: the usual case during training) is loaded cheaply: its variables
-%   are compared with POLICY's, and only the new weights, VecNormalize
-%   statistics and the fast path are compiled (sb3.internal.reload_policy).
-%   Any other bundle is loaded and checked in full by sb3.load_policy.
+%   sizes: the usual case during training) is loaded cheaply: read from the
+%   very bytes whose sha256 was checked, when every byte but the new values
+%   equals the last version's file (the map POLICY carries), or else loaded
+%   and compared with POLICY's variables; then only the new weights,
+%   VecNormalize statistics and the fast path are compiled
+%   (sb3.internal.reload_policy). Any other bundle is loaded and checked in
+%   full by sb3.load_policy, and the policy poll returns carries a map of its
+%   file for the next version.
 %
 %   [POLICY, UPDATED] = sb3.poll(POLICY, SAVE_PATH, 'Verify', true) also runs
 %   sb3.verify on each newly loaded policy.
@@ -68,28 +72,22 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %
 %   See also sb3.latest, sb3.load_policy, sb3.predict.
 
-if ~ischar(save_path) || ~isempty(varargin)
+verify = false;
+if nargin > 2
   args = sb3.internal.text_args([{save_path}, varargin]);
   save_path = args{1};
-  varargin = args(2:end);
-end
-if ~ischar(save_path) || isempty(save_path) || size(save_path, 1) ~= 1
-  error('sb3:poll:badArgument', 'save_path must be a non-empty char vector or string.');
-end
-if ~isempty(policy) && ~(isstruct(policy) && isfield(policy, 'version') && isfield(policy, 'path'))
-  error('sb3:poll:badArgument', 'policy must be [] or a policy from sb3.load_policy.');
-end
-verify = false;
-if numel(varargin) == 2 && ischar(varargin{1}) && strcmpi(varargin{1}, 'Verify')
-  verify = logical(varargin{2});
-elseif ~isempty(varargin)
-  error('sb3:poll:badOption', 'The only option is ''Verify'' with value true or false.');
+  if numel(args) == 3 && ischar(args{2}) && strcmpi(args{2}, 'Verify')
+    verify = logical(args{3});
+  else
+    error('sb3:poll:badOption', 'The only option is ''Verify'' with value true or false.');
+  end
 end
 updated = false;
-% Nothing new: the manifest has the size and modification time it had when this policy
-% was checked against it, and that time was more than 2 s before the check (timestamps
-% may be as coarse as 1 s: a replace within the same second could keep both). Checked in
-% full at least every 10 s all the same, against clocks that disagree.
+% Nothing new, the common case, first: the manifest has the size and modification time it
+% had when this policy was checked against it, and that time was more than 2 s before the
+% check (timestamps may be as coarse as 1 s: a replace within the same second could keep
+% both). Checked in full at least every 10 s all the same, against clocks that disagree.
+% A save_path equal to the one checked then needs no other check.
 if isfield(policy, 'poll_stamp') && ~isempty(policy.poll_stamp) && ...
    strcmp(policy.poll_stamp.save_path, save_path)
   stamp = policy.poll_stamp;
@@ -97,6 +95,16 @@ if isfield(policy, 'poll_stamp') && ~isempty(policy.poll_stamp) && ...
   if bytes == stamp.bytes && mtime == stamp.mtime && clock_now - stamp.checked < 10
     return;
   end
+end
+if ~ischar(save_path)
+  save_path = sb3.internal.text_args({save_path});
+  save_path = save_path{1};
+end
+if ~ischar(save_path) || isempty(save_path) || size(save_path, 1) ~= 1
+  error('sb3:poll:badArgument', 'save_path must be a non-empty char vector or string.');
+end
+if ~isempty(policy) && ~(isstruct(policy) && isfield(policy, 'version') && isfield(policy, 'path'))
+  error('sb3:poll:badArgument', 'policy must be [] or a policy from sb3.load_policy.');
 end
 precision = 'single';
 if ~isempty(policy) && isfield(policy, 'precision')

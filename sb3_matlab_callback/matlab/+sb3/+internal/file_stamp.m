@@ -16,9 +16,13 @@ function [bytes, mtime, clock_now] = file_stamp(file)
 %
 %   See also sb3.poll.
 
+persistent octave
+if isempty(octave)
+  octave = exist('OCTAVE_VERSION', 'builtin') ~= 0;
+end
 bytes = -1;
 mtime = NaN;
-if exist('OCTAVE_VERSION', 'builtin') ~= 0
+if octave
   clock_now = time();
   [info, err] = stat(file);
   if err == 0
