@@ -15,6 +15,8 @@ Two more figures (issue #9):
   CheckpointCallback (same settings) and with no callback; overhead = learn() time minus
   learn() time without a callback, best of ``--repeats`` interleaved runs each. Target:
   MatlabExportCallback's overhead <= 1.0x CheckpointCallback's, every version committed.
+  The same run with ``coalesce=True`` is printed too (no target): its overhead, and how
+  many gap-free versions it committed.
 - the worker's per-stage costs for one export of the same policy: build (load the
   snapshot, translate, reference actions), encode, sha256, write + fsync + rename,
   manifest; and the encoding as bundles were written before (float64, compressed).
@@ -149,9 +151,17 @@ def _learn_seconds(kind: str, exports: int, save_freq: int, folder: Path) -> flo
         callback = CheckpointCallback(save_freq, str(folder))
     elif kind == "matlab":
         callback = MatlabExportCallback(save_freq, folder)
+    elif kind == "coalesce":
+        callback = MatlabExportCallback(save_freq, folder, coalesce=True)
     start = time.perf_counter()
     model.learn(exports * save_freq, callback=callback)
     seconds = time.perf_counter() - start
+    if kind == "coalesce":
+        listed = [c["version"] for c in json.loads((folder / "manifest.json").read_text())
+                  ["checkpoints"]]
+        if listed != list(range(1, len(listed) + 1)):
+            raise SystemExit(f"coalesced versions are not gap-free: {listed}")
+        _COALESCED.append(len(listed))
     if kind == "matlab":
         manifest = json.loads((folder / "manifest.json").read_text())
         listed = [c["version"] for c in manifest["checkpoints"]]
@@ -160,9 +170,13 @@ def _learn_seconds(kind: str, exports: int, save_freq: int, folder: Path) -> flo
     return seconds
 
 
+#: Versions each coalesce=True run committed (the rest were replaced by newer snapshots).
+_COALESCED: list[int] = []
+
+
 def back_to_back(exports: int, save_freq: int, repeats: int) -> bool:
     """``learn()`` overhead of ``exports`` exports back to back, against CheckpointCallback."""
-    kinds = ("none", "checkpoint", "matlab")
+    kinds = ("none", "checkpoint", "matlab", "coalesce")
     times: dict[str, list[float]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory() as tmp:
         _learn_seconds("matlab", 5, save_freq, Path(tmp) / "warm-up")
@@ -176,8 +190,9 @@ def back_to_back(exports: int, save_freq: int, repeats: int) -> bool:
           f"without gradient steps, {exports * save_freq} timesteps; best of {repeats} "
           "interleaved runs (median in brackets)")
     print(f"{'learn() (ms)':<36}{'time':>10}{'overhead':>12}")
-    for kind, label in zip(kinds, ("no callback", "CheckpointCallback", "MatlabExportCallback"),
-                           strict=True):
+    labels = ("no callback", "CheckpointCallback", "MatlabExportCallback",
+              "MatlabExportCallback(coalesce=True)")
+    for kind, label in zip(kinds, labels, strict=True):
         over = best[kind] - best["none"]
         print(f"{label:<36}{1e3 * best[kind]:>10.1f}{1e3 * over:>12.1f}"
               f"   [{1e3 * median[kind]:.1f} / {1e3 * (median[kind] - median['none']):.1f}]")
@@ -186,6 +201,9 @@ def back_to_back(exports: int, save_freq: int, repeats: int) -> bool:
                     / (median["checkpoint"] - median["none"]))
     print(f"overhead ratio MatlabExport / Checkpoint: {ratio:.2f} (median runs {median_ratio:.2f}; "
           f"target <= 1.00); every run committed versions 1..{exports}")
+    coalesce = (best["coalesce"] - best["none"]) / (best["checkpoint"] - best["none"])
+    print(f"coalesce=True: overhead ratio {coalesce:.2f}; it committed {min(_COALESCED)} to "
+          f"{max(_COALESCED)} gap-free versions of the {exports} snapshots (the newest wins)")
     return ratio <= 1.0
 
 

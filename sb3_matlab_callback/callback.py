@@ -107,6 +107,11 @@ class MatlabExportCallback(BaseCallback):
         ``single``, compress little) for about 20 times the encoding time. Off by default.
     :param critic: each bundle also carries the value side (``sb3.value``, ``sb3.q_value``),
         as ``export_policy(..., critic=True)``.
+    :param coalesce: freshness over completeness. A snapshot that is still waiting for the
+        background writer when the next one is taken is replaced by it (newest wins), so
+        the training thread never waits and the writer always writes the newest state.
+        Versions are numbered when the writer takes a snapshot, so they stay gap-free;
+        ``coalesced`` counts the snapshots replaced. Needs ``background=True``.
 
     The training env's wrappers are folded into each bundle as ``export_policy(...,
     env=...)`` does: a ``VecFrameStack`` (MATLAB then feeds single frames) and its
@@ -135,13 +140,18 @@ class MatlabExportCallback(BaseCallback):
                  keep_last: int | None = None, verbose: int = 0, *, on_error: str = "raise",
                  background: bool = True, max_pending: int = 2,
                  run_metadata: dict[str, Any] | None = None, compress: bool = False,
-                 critic: bool = False) -> None:
+                 critic: bool = False, coalesce: bool = False) -> None:
         save_freq, keep_last, max_pending = _check_arguments(
             save_freq, save_path, name_prefix, keep_last, verbose, on_error, background, max_pending)
         if not isinstance(compress, bool | np.bool_):
             raise ValueError(f"compress must be True or False, got {compress!r}.")
         if not isinstance(critic, bool | np.bool_):
             raise ValueError(f"critic must be True or False, got {critic!r}.")
+        if not isinstance(coalesce, bool | np.bool_):
+            raise ValueError(f"coalesce must be True or False, got {coalesce!r}.")
+        if coalesce and not background:
+            raise ValueError("coalesce=True needs background=True: without the background writer "
+                             "there is nothing to coalesce.")
         super().__init__(int(verbose))
         self.save_path_template = os.fspath(save_path)
         self.placeholders = _placeholders(self.save_path_template)
@@ -155,6 +165,8 @@ class MatlabExportCallback(BaseCallback):
         self.max_pending = max_pending
         self.compress = bool(compress)
         self.critic = bool(critic)
+        self.coalesce = bool(coalesce)
+        self.coalesced = 0  # snapshots replaced by a newer one before the worker took them
         self.export_folder: ExportFolder | None = None
         self.last_committed: Committed | None = None
         self.committed: list[Committed] = []
@@ -169,9 +181,12 @@ class MatlabExportCallback(BaseCallback):
         self._finalizer: weakref.finalize | None = None
         self._group: list[Snapshot] = []  # written, waiting for one manifest replace (worker)
         self._group_start = 0.0
+        self._pending: Snapshot | None = None  # coalesce: the newest snapshot not yet taken
+        self._pending_lock = threading.Lock()
 
     def _init_callback(self) -> None:
         self.close(report=False)  # a previous learn() that did not end cleanly
+        self._pending = None
         self.save_path = self._resolve_save_path()
         self.save_path = Path(os.path.abspath(self.save_path))  # once: chdir may follow
         folding, program = self._translate()  # unsupported -> UnsupportedError; nothing written
@@ -338,6 +353,9 @@ class MatlabExportCallback(BaseCallback):
         """Take a snapshot and hand it to the writer (or commit it now)."""
         start = time.perf_counter()
         assert self._snapshotter is not None and self.export_folder is not None
+        if self.coalesce and self._writer is not None:
+            self._export_coalesced(trigger, start)
+            return
         version = self._next_version
         self._next_version += 1
         self.export_folder.reserve(version)  # never handed out again, even if it fails
@@ -353,6 +371,39 @@ class MatlabExportCallback(BaseCallback):
             self.stalls.append(time.perf_counter() - start)
             self._report([Outcome(value=self._commit(snap))])
         self.logger.record("matlab_export/stall_ms", 1e3 * self.stalls[-1])
+
+    def _export_coalesced(self, trigger: str | None, start: float) -> None:
+        """Make a snapshot the one the writer takes next, replacing a waiting one."""
+        assert self._snapshotter is not None and self._writer is not None
+        try:
+            snap = self._snapshotter.take(0, trigger or self._trigger())  # numbered when taken
+        except Exception as exc:  # a direct-mode build refused the model (e.g. NaN weights)
+            self._failed(None, exc)
+            return
+        with self._pending_lock:
+            replaced, self._pending = self._pending, snap
+        if replaced is None:
+            self._writer.submit(self._commit_pending)
+        else:
+            self._snapshotter.discard(replaced)
+            self.coalesced += 1
+            self.logger.record("matlab_export/coalesced", self.coalesced)
+        self.stalls.append(time.perf_counter() - start)
+        self.logger.record("matlab_export/stall_ms", 1e3 * self.stalls[-1])
+
+    def _commit_pending(self) -> list[_Result]:
+        """Number and commit the newest waiting snapshot (worker, ``coalesce=True``)."""
+        with self._pending_lock:
+            snap, self._pending = self._pending, None
+        if snap is None:
+            return []
+        assert self.export_folder is not None
+        snap.version = self._next_version  # only this thread numbers them in this mode
+        self._next_version += 1
+        self.export_folder.reserve(snap.version)
+        if snap.bundle is not None:  # built at the snapshot (direct mode)
+            snap.bundle["version"] = float(snap.version)
+        return self._commit(snap)
 
     def _trigger(self) -> str:
         """Name what calls this callback: its own step count or a parent's event."""
@@ -427,7 +478,8 @@ class MatlabExportCallback(BaseCallback):
         self.logger.record("matlab_export/errors", len(self.errors))
         folder = self.export_folder
         latest = folder.latest["version"] if folder is not None and folder.latest else None
-        message = (f"MatlabExportCallback could not export version {version} to "
+        what = "a snapshot" if version is None else f"version {version}"
+        message = (f"MatlabExportCallback could not export {what} to "
                    f"{str(self.save_path)!r}: {error}. The manifest is intact; its latest "
                    f"version is {latest}.")
         if self.on_error == "warn":

@@ -211,6 +211,12 @@ class Snapshotter:
         return current is not None and _same_layout(current, last.tensors) and all(
             th.equal(a, b) for a, b in zip(current, last.tensors, strict=True))
 
+    def discard(self, snap: Snapshot) -> None:
+        """Give up a snapshot that will never be built (replaced by a newer one)."""
+        with self._lock:
+            if snap is not self.last:
+                self._release(snap)
+
     def build(self, snap: Snapshot) -> dict[str, Any]:
         """Build the bundle of ``snap`` (call on the worker thread, one at a time)."""
         if snap.bundle is not None:
