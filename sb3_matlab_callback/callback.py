@@ -392,7 +392,7 @@ class MatlabExportCallback(BaseCallback):
         self.logger.record("matlab_export/stall_ms", 1e3 * self.stalls[-1])
 
     def _commit_pending(self) -> list[_Result]:
-        """Number and commit the newest waiting snapshot (worker, ``coalesce=True``)."""
+        """Commit the newest waiting snapshot under the next version (worker, ``coalesce=True``)."""
         with self._pending_lock:
             snap, self._pending = self._pending, None
         if snap is None:
