@@ -213,7 +213,8 @@ def reloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     p.skeleton.map = sb3.internal.reload_map(p.skeleton.S, file_bytes('{tmp}/sac_v1.mat'));
     b = file_bytes('{tmp}/sac_v2.mat');
     m = p.skeleton.map;
-    edits = struct('name', {{'weight_byte', 'fixed_byte', 'header_text', 'truncated', 'longer'}});
+    edits = struct('name', {{'weight_byte', 'fixed_byte', 'header_text', 'truncated', 'longer', ...
+                             'text_not_ascii'}});
     for j = 1:numel(edits)
       c = b;
       switch edits(j).name
@@ -227,6 +228,9 @@ def reloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
           c(30) = int8('Q');
         case 'truncated'
           c = c(1:end - 8);
+        case 'text_not_ascii'  % a changing text (the creation time) with a UTF-8 byte
+          i = find(m.kind == 3, 1);
+          c(m.start(i)) = int8(-61);
         otherwise
           c = [c; zeros(8, 1, 'int8')];
       end
@@ -271,7 +275,7 @@ def test_reload_from_the_hashed_bytes_equals_a_full_load(reloads, name: str, pre
 
 @pytest.mark.parametrize(("edit", "mapped"), [("weight_byte", True), ("fixed_byte", False),
                                               ("header_text", True), ("truncated", False),
-                                              ("longer", False)])
+                                              ("longer", False), ("text_not_ascii", False)])
 def test_the_map_reads_new_values_and_refuses_any_other_change(reloads, edit: str,
                                                                mapped: bool) -> None:
     result = reloads["out"][f"bytes_{edit}"]

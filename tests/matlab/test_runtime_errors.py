@@ -60,6 +60,13 @@ CASES = {
                       "sb3:load_policy:badOption", r"'single' or 'double'"),
     "tampered": ("sb3.verify(sb3.load_policy('tampered.mat'));", "sb3:verify:mismatch",
                  r"deviates from SB3's predict by 0\.01"),
+    "poll-cell-path": ("sb3.poll([], {'a', 'b'});", "sb3:poll:badArgument",
+                       r"save_path must be a non-empty char vector or string"),
+    "poll-empty-path": ("sb3.poll([], '');", "sb3:poll:badArgument", r"save_path must be"),
+    "poll-bad-option": ("sb3.poll([], 'x', 'Verbose', 1);", "sb3:poll:badOption",
+                        r"The only option is 'Verify'"),
+    "poll-odd-option": ("sb3.poll([], 'x', 'Verify');", "sb3:poll:badOption",
+                        r"The only option is 'Verify'"),
 }
 
 

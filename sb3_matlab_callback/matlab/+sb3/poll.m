@@ -73,12 +73,15 @@ function [policy, updated] = poll(policy, save_path, varargin)
 %   See also sb3.latest, sb3.load_policy, sb3.predict.
 
 verify = false;
-if nargin > 2
+if nargin > 2 || ~ischar(save_path)
   args = sb3.internal.text_args([{save_path}, varargin]);
   save_path = args{1};
+  if ~ischar(save_path) || isempty(save_path) || size(save_path, 1) ~= 1
+    error('sb3:poll:badArgument', 'save_path must be a non-empty char vector or string.');
+  end
   if numel(args) == 3 && ischar(args{2}) && strcmpi(args{2}, 'Verify')
     verify = logical(args{3});
-  else
+  elseif nargin > 2
     error('sb3:poll:badOption', 'The only option is ''Verify'' with value true or false.');
   end
 end
@@ -87,7 +90,7 @@ updated = false;
 % had when this policy was checked against it, and that time was more than 2 s before the
 % check (timestamps may be as coarse as 1 s: a replace within the same second could keep
 % both). Checked in full at least every 10 s all the same, against clocks that disagree.
-% A save_path equal to the one checked then needs no other check.
+% save_path is char here: strcmp gives one logical (MATLAB's && needs a scalar).
 if isfield(policy, 'poll_stamp') && ~isempty(policy.poll_stamp) && ...
    strcmp(policy.poll_stamp.save_path, save_path)
   stamp = policy.poll_stamp;
@@ -96,11 +99,7 @@ if isfield(policy, 'poll_stamp') && ~isempty(policy.poll_stamp) && ...
     return;
   end
 end
-if ~ischar(save_path)
-  save_path = sb3.internal.text_args({save_path});
-  save_path = save_path{1};
-end
-if ~ischar(save_path) || isempty(save_path) || size(save_path, 1) ~= 1
+if isempty(save_path) || size(save_path, 1) ~= 1
   error('sb3:poll:badArgument', 'save_path must be a non-empty char vector or string.');
 end
 if ~isempty(policy) && ~(isstruct(policy) && isfield(policy, 'version') && isfield(policy, 'path'))

@@ -47,7 +47,9 @@ function [action, state] = predict(policy, obs, varargin)
 %
 %   An observation must be real numeric or logical: text, complex, sparse,
 %   cell or (for a non-Dict space) struct raise sb3:predict:badObsType; NaN
-%   or Inf raise sb3:predict:badObsValue. Option names may be char vectors or
+%   or Inf raise sb3:predict:badObsValue. (Not verified: MATLAB R2025a and
+%   later, whose sparse arrays may be single, may compute a sparse row of a
+%   flat Box policy like its full array instead of raising.) Option names may be char vectors or
 %   string scalars. No op turns NaN into a number: a policy whose weights
 %   hold NaN returns NaN (for discrete actions too), never a plausible action.
 %

@@ -22,11 +22,14 @@ function S = map_reload(skel, bytes)
 
 S = [];
 map = skel.map;
+if numel(bytes) ~= map.total
+  return;  % another size, or no bytes (a file read in chunks, or not hashed)
+end
 u = bytes(:);
 if ~isa(u, 'uint8')
   u = typecast(u, 'uint8');
 end
-if numel(u) ~= map.total || ~isequal(u(map.fixed), map.fixed_bytes)
+if ~isequal(u(map.fixed), map.fixed_bytes)
   return;
 end
 S = skel.S;
@@ -35,6 +38,9 @@ for i = 1:numel(map.kind)
   raw = u(map.start(i):map.stop(i));
   if map.kind(i) < 3
     value = reshape(typecast(raw, kinds{map.kind(i)}), map.dims{i});
+  elseif any(raw > 127)
+    S = [];  % not ASCII: load decodes UTF-8, char() would not
+    return;
   else
     value = reshape(char(raw), map.dims{i});
   end
