@@ -122,6 +122,7 @@ if ~strcmp(stages{1}.kind, 'pre')
     stages = [{pre}, stages];
   end
 end
+% The result is double; argmax and binary give double already.
 cast_double = strcmp(precision, 'single') && ...
               ~any(strcmp(stages{end}.kind, {'argmax', 'multi_argmax', 'binary'}));
 % Fewer, larger stages: two linear+relu (or +tanh) layers in one handle, and an unscale

@@ -53,17 +53,6 @@ b2 = s2.o.b;
 W3 = s3.o.Wt;
 b3 = s3.o.b;
 c = 1:d;  % fb's x(:, c) fails for a scalar or a narrower array, which would broadcast
-% F, for one row, has the biases in the weights: [x, 1] * [W1; b1] is x * W1 + b1 in one
-% product, and relu keeps a trailing 1 (a 'carrier' column [0 ... 0 1]') exact for the
-% next layer's bias row. tanh does not keep 1: tanh networks fold the first bias only.
-% [x, 1] also makes F take exactly one row: a scalar or a batch fails it.
-A1 = [W1; b1];
-if strcmp(act, 'relu')
-  one = ones(1, 1, class(b3));
-  A1 = [A1, [zeros(size(W1, 1), 1, class(b3)); one]];
-  A2 = [W2, zeros(size(W2, 1), 1, class(b3)); b2, one];
-  A3 = [W3; b3];
-end
 tanh_out = strcmp(s3.act, 'tanh');
 % The head: tanh alone is an unscale with half 1 and mid 0 (exact). ones and zeros with a
 % class name are builtins (Octave's cast is an m-file, about 15 us a call).
@@ -90,6 +79,17 @@ else
 end
 if strcmp(head, 'unscale') && all(m == 0)
   head = 'half';  % a symmetric action range: no mid to add
+end
+% F, for one row, has the biases in the weights: [x, 1] * [W1; b1] is x * W1 + b1 in one
+% product, and relu keeps a trailing 1 (a 'carrier' column [0 ... 0 1]') exact for the
+% next layer's bias row. tanh does not keep 1: tanh networks fold the first bias only.
+% [x, 1] also makes F take exactly one row: a scalar or a batch fails it.
+A1 = [W1; b1];
+if strcmp(act, 'relu')
+  one = ones(1, 1, class(b3));
+  A1 = [A1, [zeros(size(W1, 1), 1, class(b3)); one]];
+  A2 = [W2, zeros(size(W2, 1), 1, class(b3)); b2, one];
+  A3 = [W3; b3];
 end
 switch [act, '/', head, '/', precision]
   case 'relu/plain/single'

@@ -60,6 +60,7 @@ if isempty(S)
     skel.map = sb3.internal.reload_map(S, bytes);
   end
 end
+% What the new values feed. VecNormalize statistics are checked again (var + epsilon).
 inputs = old.inputs;
 if skel.inputs_free
   for i = 1:numel(S.inputs)
