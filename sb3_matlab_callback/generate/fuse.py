@@ -8,7 +8,7 @@ and read exactly once, in the next statement, so a linear layer with its activat
 and the action's post-processing each become one line, e.g.::
 
     r4 = (r2 .* (r2 > 0)) * params.op3_weight;
-    action = double(tanh((r4 .* (r4 > 0)) * params.op5_weight) .* 2);
+    action(:) = tanh((r4 .* (r4 > 0)) * params.op5_weight) .* 2;
 
 A register read twice (``x .* (x > 0)``) stays a variable, so no work is repeated, and
 no fold makes a line longer than the style's limit.

@@ -133,12 +133,33 @@ def render_matlab_function(spec: ProgramSpec, name: str) -> str:
         code.comment(_op_comment(op))
         code.unit_regs.discard(op.output)
         OPS[op.op].emit(op, code)
-    result = code.reg(spec.output)
-    code.add(f"action = {result};" if spec.output in code.double_regs
-             else f"action = double({result});")
+    _emit_action(spec, code)
     signature = f"function {outputs} = {name}({', '.join(args)})"
     return "\n".join([signature, *_help(spec, name, args, outputs), "", "%#codegen",
                       *inline_once(code.lines, LINE_LENGTH), "end", ""])
+
+
+#: Actions up to this many elements start from a literal row of zeros (Octave folds it).
+LITERAL_ACTION = 8
+
+
+def _emit_action(spec: ProgramSpec, code: Code) -> None:
+    """Assign the program's output to ``action``, as double.
+
+    A single result is assigned into a double row (``action(:) = ...`` keeps the row's
+    class), which costs Octave about 0.3 us less than the ``double(...)`` call it replaces.
+    """
+    result = code.reg(spec.output)
+    if spec.output in code.double_regs:
+        code.add(f"action = {result};")
+        return
+    size = spec.shapes[spec.output].size
+    row = "0" if size == 1 else (f"[{' '.join(['0'] * size)}]" if size <= LITERAL_ACTION
+                                 else f"zeros(1, {size})")
+    # First, so the result's statement can fold into the assignment (fuse.inline_once).
+    code.lines[:0] = ["% the action: a double row, which the assignment at the end converts into",
+                      f"action = {row};"]
+    code.add(f"action(:) = {result};")
 
 
 def _signature(spec: ProgramSpec) -> tuple[list[str], str]:
