@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch as th
 from octave import run_octave
 from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.callbacks import BaseCallback
 
 from sb3_matlab_callback import load_bundle, read_manifest
 from sb3_matlab_callback.deliver.manifest import MANIFEST_NAME, check_listed_files
@@ -103,3 +105,28 @@ def octave_check_folder(folder: Path, workdir: Path) -> dict[str, Any]:
     """
     run_octave(script, workdir, extra_paths=())
     return json.loads((workdir / "check.json").read_text())
+
+
+class Moments(BaseCallback):
+    """SB3's actions for ``observations`` at each export moment, keyed by num_timesteps and trigger.
+
+    Fires on the steps a ``MatlabExportCallback`` with the same ``every`` exports, and at
+    training end. Override :meth:`expected_at` to record more (e.g. VecNormalize statistics).
+    """
+
+    def __init__(self, every: int, observations: np.ndarray) -> None:
+        super().__init__()
+        self.every, self.observations = every, observations
+        self.expected: dict[tuple[int, str], Any] = {}
+
+    def expected_at(self) -> Any:
+        actions, _ = self.model.predict(self.observations, deterministic=True)
+        return np.asarray(actions, np.float64)
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.every == 0:
+            self.expected[self.model.num_timesteps, "save_freq"] = self.expected_at()
+        return True
+
+    def _on_training_end(self) -> None:
+        self.expected[self.model.num_timesteps, "training_end"] = self.expected_at()

@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch as th
+from stable_baselines3 import DQN, PPO, SAC, TD3
 
 
 class SpaceEnv(gym.Env):
@@ -51,3 +52,29 @@ def fresh_observations(space: gym.spaces.Box, n: int, seed: int) -> np.ndarray:
     obs = rng.uniform(low, high, size=(n, *space.shape))
     obs[: n // 4] *= 25.0  # far outside any bound
     return obs.astype(space.dtype)
+
+
+#: Small spaces and default-shape models (two hidden layers) of the fast-lane and reload tests.
+SMALL_OBS = gym.spaces.Box(-2.0, 2.0, (3,), np.float32)
+SMALL_BOX = gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 3.0]), dtype=np.float32)
+SMALL_SYMMETRIC = gym.spaces.Box(-2.0, 2.0, (2,), np.float32)  # unscale without a mid
+SMALL_DISCRETE = gym.spaces.Discrete(4)
+
+
+def small_net() -> dict[str, Any]:
+    return {"net_arch": [16, 16]}  # fresh each time: SB3 adds keys to it
+
+
+def _small(algorithm: Any, action_space: gym.Space) -> Any:
+    return lambda: algorithm("MlpPolicy", SpaceEnv(SMALL_OBS, action_space),
+                             policy_kwargs=small_net(), seed=0, device="cpu")
+
+
+SMALL_MODELS = {
+    "sac": _small(SAC, SMALL_BOX),
+    "sac-symmetric": _small(SAC, SMALL_SYMMETRIC),
+    "td3": _small(TD3, SMALL_BOX),
+    "ppo-box": _small(PPO, SMALL_BOX),
+    "ppo-discrete": _small(PPO, SMALL_DISCRETE),
+    "dqn": _small(DQN, SMALL_DISCRETE),
+}

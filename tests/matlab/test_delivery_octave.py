@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from delivery_helpers import (
+    Moments,
     check_folder,
     one_torch_thread,  # noqa: F401 (a fixture)
     tiny_ppo,
@@ -26,7 +27,7 @@ from delivery_helpers import (
 )
 from octave import PredictCall, octave_predict_many, run_octave
 from stable_baselines3 import TD3
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
@@ -239,27 +240,13 @@ def test_concurrent_reader_sees_many_updates_and_no_error(tmp_path: Path) -> Non
     assert len(manifest["checkpoints"]) == 1
 
 
-class _Moments(BaseCallback):
+class _Moments(Moments):
     """Record SB3's predict at each export moment, with that moment's VecNormalize stats."""
 
-    def __init__(self, every: int, observations: np.ndarray) -> None:
-        super().__init__()
-        self.every, self.observations = every, observations
-        self.expected: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
-
-    def _record(self, trigger: str) -> None:
+    def expected_at(self) -> tuple[np.ndarray, np.ndarray]:
         venv = self.model.get_vec_normalize_env()
         actions, _ = self.model.predict(venv.normalize_obs(self.observations), deterministic=True)
-        self.expected[self.model.num_timesteps, trigger] = (np.asarray(actions, np.float64),
-                                                            venv.obs_rms.mean.copy())
-
-    def _on_step(self) -> bool:
-        if self.n_calls % self.every == 0:
-            self._record("save_freq")
-        return True
-
-    def _on_training_end(self) -> None:
-        self._record("training_end")
+        return np.asarray(actions, np.float64), venv.obs_rms.mean.copy()
 
 
 @pytest.mark.parametrize("algo", ["ppo", "sac", "sac-gsde", "td3"])

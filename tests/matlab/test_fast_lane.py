@@ -14,38 +14,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import scipy.io
-from envs import SpaceEnv
+from envs import SMALL_BOX as BOX
+from envs import SMALL_MODELS, SpaceEnv
+from envs import SMALL_OBS as OBS
 from octave import run_octave
-from stable_baselines3 import DQN, PPO, SAC, TD3
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_matlab_callback import export_policy
 
-OBS = gym.spaces.Box(-2.0, 2.0, (3,), np.float32)
-BOX = gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 3.0]), dtype=np.float32)
-SYMMETRIC = gym.spaces.Box(-2.0, 2.0, (2,), np.float32)  # unscale without a mid
-DISCRETE = gym.spaces.Discrete(4)
-
-
-def _net() -> dict[str, Any]:
-    return {"net_arch": [16, 16]}  # fresh each time: SB3 adds keys to it
-
-
-MODELS = {
-    "sac": lambda: SAC("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
-    "sac-symmetric": lambda: SAC("MlpPolicy", SpaceEnv(OBS, SYMMETRIC), policy_kwargs=_net(), seed=0,
-                                 device="cpu"),
-    "td3": lambda: TD3("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
-    "ppo-box": lambda: PPO("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
-    "ppo-discrete": lambda: PPO("MlpPolicy", SpaceEnv(OBS, DISCRETE), policy_kwargs=_net(), seed=0,
-                                device="cpu"),
-    "dqn": lambda: DQN("MlpPolicy", SpaceEnv(OBS, DISCRETE), policy_kwargs=_net(), seed=0,
-                       device="cpu"),
-}
+MODELS = SMALL_MODELS
 CASES = [*MODELS, "sac-vecnormalize"]
 
 

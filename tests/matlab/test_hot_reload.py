@@ -18,39 +18,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import scipy.io
 import torch
-from envs import SpaceEnv
+from delivery_helpers import Moments
+from envs import SMALL_BOX as BOX
+from envs import SMALL_MODELS, SpaceEnv, small_net
+from envs import SMALL_OBS as OBS
 from octave import run_octave
-from stable_baselines3 import DQN, PPO, SAC, TD3
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3 import SAC
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_matlab_callback import MatlabExportCallback, export_policy
 
 pytestmark = pytest.mark.octave
 
-OBS = gym.spaces.Box(-2.0, 2.0, (3,), np.float32)
-BOX = gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 3.0]), dtype=np.float32)
-DISCRETE = gym.spaces.Discrete(4)
-
-
-def _net() -> dict[str, Any]:
-    return {"net_arch": [16, 16]}
-
-
-MODELS = {
-    "sac": lambda: SAC("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
-    "td3": lambda: TD3("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
-    "ppo-box": lambda: PPO("MlpPolicy", SpaceEnv(OBS, BOX), policy_kwargs=_net(), seed=0, device="cpu"),
-    "ppo-discrete": lambda: PPO("MlpPolicy", SpaceEnv(OBS, DISCRETE), policy_kwargs=_net(), seed=0,
-                                device="cpu"),
-    "dqn": lambda: DQN("MlpPolicy", SpaceEnv(OBS, DISCRETE), policy_kwargs=_net(), seed=0,
-                       device="cpu"),
-}
+MODELS = {k: v for k, v in SMALL_MODELS.items() if k != "sac-symmetric"}
 CASES = [*MODELS, "sac-vecnormalize"]
 
 
@@ -300,34 +285,13 @@ def test_same_fingerprint_other_program_is_never_reused(reloads, case: str) -> N
     assert result["id"] == error_id
 
 
-class _Moments(BaseCallback):
-    """SB3's actions at each export, keyed by num_timesteps and trigger."""
-
-    def __init__(self, every: int, observations: np.ndarray) -> None:
-        super().__init__()
-        self.every, self.observations = every, observations
-        self.expected: dict[tuple[int, str], np.ndarray] = {}
-
-    def _record(self, trigger: str) -> None:
-        actions, _ = self.model.predict(self.observations, deterministic=True)
-        self.expected[self.model.num_timesteps, trigger] = np.asarray(actions, np.float64)
-
-    def _on_step(self) -> bool:
-        if self.n_calls % self.every == 0:
-            self._record("save_freq")
-        return True
-
-    def _on_training_end(self) -> None:
-        self._record("training_end")
-
-
 def test_poll_reloads_each_new_version_of_a_training_run_cheaply(tmp_path: Path) -> None:
     """Octave polls through a real SAC run's versions: each reload is the cheap one and acts
     as SB3 did at that version's export."""
-    model = SAC("MlpPolicy", "Pendulum-v1", policy_kwargs=_net(), learning_starts=20, seed=0,
+    model = SAC("MlpPolicy", "Pendulum-v1", policy_kwargs=small_net(), learning_starts=20, seed=0,
                 device="cpu")
     obs = np.random.default_rng(5).uniform(-3, 3, (8, 3)).astype(np.float32)
-    moments = _Moments(60, obs)
+    moments = Moments(60, obs)
     folder = tmp_path / "run"
     model.learn(240, callback=CallbackList([MatlabExportCallback(60, folder), moments]))
     manifest = json.loads((folder / "manifest.json").read_text())

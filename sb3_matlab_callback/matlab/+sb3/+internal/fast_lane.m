@@ -3,7 +3,7 @@ function policy = fast_lane(policy, fn, batch_fn, limit, d)
 %
 %   POLICY = sb3.internal.fast_lane(POLICY, FN, BATCH_FN, LIMIT, D) stores the
 %   fused handles of sb3.internal.compile_program (FN for one 1-by-D row,
-%   BATCH_FN for N-by-D rows), its proven bound LIMIT and the input width D.
+%   BATCH_FN for N-by-D rows), its proven bound LIMIT and a probe of width D.
 %   With FN empty the lane is closed: no observation passes its test.
 %
 %   sb3.predict tests an observation with (OBS .* OBS) * POLICY.fast_probe <
@@ -26,7 +26,6 @@ function policy = fast_lane(policy, fn, batch_fn, limit, d)
 if isempty(fn)
   policy.fast_fn = [];
   policy.fast_batch_fn = [];
-  policy.fast_d = -1;
   policy.fast_limit = 0;
   policy.fast_limit2 = -1;
   policy.fast_probe = single(0);
@@ -34,7 +33,6 @@ if isempty(fn)
 end
 policy.fast_fn = fn;
 policy.fast_batch_fn = batch_fn;
-policy.fast_d = d;
 policy.fast_limit = limit;
 policy.fast_limit2 = limit^2;
 policy.fast_probe = ones(d, 1, 'single');

@@ -15,7 +15,8 @@ function map = reload_map(S, bytes)
 %   MAP is [] when the file is not one this reader takes (sb3.internal.mat5_walk),
 %   when a changing leaf is stored in another type than its class (single as
 %   single, double as double, text as UTF-8 ASCII) or when any changing
-%   leaf read from BYTES differs from S's: the reload then goes through load.
+%   leaf read back from BYTES by sb3.internal.map_reload differs from S's: the
+%   reload then goes through load.
 %   The first 116 bytes (the MAT header's text, with its creation time) are
 %   neither checked nor read.
 %
@@ -57,13 +58,14 @@ map = struct('total', numel(u), 'kind', kind(j), 'start', walk.start(j), ...
              'stop', walk.start(j) + walk.nbytes(j) - 1);
 map.dims = walk.dims(j);
 map.subs = walk.subs(j);
+% Every other byte must repeat, then the map must read this very file back as load did:
+% the same values, in the classes load gave them (sb3.internal.map_reload is the reader).
 fixed = true(numel(u), 1);
 fixed(1:116) = false;
+classes = {'single', 'double', 'char'};
 try
   for i = 1:numel(j)
-    value = sb3.internal.map_value(u, map, i);
-    loaded = subsref(S, map.subs{i});
-    if ~strcmp(class(value), class(loaded)) || ~isequal(value, loaded)
+    if ~isa(subsref(S, map.subs{i}), classes{map.kind(i)})
       map = [];
       return;
     end
@@ -75,4 +77,7 @@ catch
 end
 map.fixed = uint32(find(fixed));
 map.fixed_bytes = u(map.fixed);
+if ~isequal(sb3.internal.map_reload(struct('map', map, 'S', S), u), S)
+  map = [];
+end
 end
