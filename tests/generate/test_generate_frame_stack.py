@@ -22,28 +22,16 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import scipy.io
-from envs import SpaceEnv, box, perturb
+from envs import perturb
+from frame_stack_cases import ACT, CHW, CNN_KWARGS, DICT, FLAT, HWC
+from frame_stack_cases import episode_envs as _base
 from octave import run_octave
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO, SAC
-from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack, VecNormalize
+from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
 
 from sb3_matlab_callback import export_policy, generate_matlab_function, load_bundle
 from sb3_matlab_callback.generate import load_program_spec
-
-FLAT = box(-1.0, 1.0, shape=(4,))
-ACT = box([-2.0, 0.0], [2.0, 5.0])
-HWC = gym.spaces.Box(0, 255, (36, 36, 1), np.uint8)
-CHW = gym.spaces.Box(0, 255, (1, 36, 36), np.uint8)
-DICT = gym.spaces.Dict({"a": box(-1.0, 1.0, shape=(3,)), "b-c": box(-2.0, 2.0, shape=(2,))})
-CNN_KWARGS = {"net_arch": [8], "features_extractor_kwargs": {"features_dim": 16}}
-
-
-def _base(space: gym.Space, action_space: gym.Space, lengths: tuple[int, ...]) -> DummyVecEnv:
-    """Envs whose episodes end after ``lengths`` steps: dones inside the recorded run."""
-    env = DummyVecEnv([lambda n=n: SpaceEnv(space, action_space, episode_len=n) for n in lengths])
-    env.seed(7)
-    return env
 
 
 def _stats(venv: VecNormalize | None, seed: int) -> None:
