@@ -2,7 +2,8 @@
 
 Formulas as ``+sb3/+internal/apply_op.m`` (docs/bundle-format.md). ReLU is written
 ``x .* (x > 0)``: operators cost Octave far less than a builtin call, and NaN stays NaN
-as in torch.
+as in torch. Where ``x`` is not read again, :func:`.fuse.relu_in_place` makes it
+``x(x < 0) = 0;``.
 """
 
 from __future__ import annotations

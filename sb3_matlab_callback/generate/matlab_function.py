@@ -20,7 +20,7 @@ from .. import __version__
 from ..errors import BundleError
 from ..translate.program import Program
 from .code import Code
-from .fuse import inline_once
+from .fuse import inline_once, relu_in_place, reuse_registers
 from .inputs import describe, emit_input
 from .ops import OPS
 from .spec import ProgramSpec, architecture_fingerprint, is_matlab_identifier, program_spec
@@ -127,16 +127,20 @@ def render_matlab_function(spec: ProgramSpec, name: str) -> str:
         code.add("obs = stack;")
     for item in spec.inputs:
         emit_input(item, code, item.index in spec.float_inputs)
+    kinds = {}  # register -> (double?, shape, carries a unit?): which may share a variable
     for op in spec.ops:
         if op.mode == "stochastic":
             continue
         code.comment(_op_comment(op))
         code.unit_regs.discard(op.output)
         OPS[op.op].emit(op, code)
+        kinds[op.output] = (op.output in code.double_regs, op.out_shape.dims,
+                            op.output in code.unit_regs)
     _emit_action(spec, code)
     signature = f"function {outputs} = {name}({', '.join(args)})"
-    return "\n".join([signature, *_help(spec, name, args, outputs), "", "%#codegen",
-                      *inline_once(code.lines, LINE_LENGTH), "end", ""])
+    body = reuse_registers(inline_once(relu_in_place(code.lines, kinds), LINE_LENGTH), kinds)
+    return "\n".join([signature, *_help(spec, name, args, outputs), "", "%#codegen", *body,
+                      "end", ""])
 
 
 #: Actions up to this many elements start from a literal row of zeros (Octave folds it).
