@@ -32,7 +32,7 @@ EXPRESSIONS: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "silu": lambda x, c: f"{x} ./ (1 + exp(-{x}))",
     "mish": lambda x, c: f"{x} .* tanh(max({x}, 0) + log1p(exp(-abs({x}))))",
     "gelu": lambda x, c: f"0.5 * {x} .* (1 + erf({x} / sqrt(2)))",
-    "gelu_tanh": lambda x, c: f"0.5 * {x} .* (1 + tanh(sqrt(2 / pi) * ({x} + 0.044715 * {x} .^ 3)))",
+    "gelu_tanh": lambda x, c: f"0.5 * {x} .* (1 + tanh(sqrt(2 / pi) * ({x} + 0.044715 * {x}.^3)))",
     "softsign": lambda x, c: f"{x} ./ (1 + abs({x}))",
     "hardtanh": lambda x, c: f"min(max({x}, {c['min_val']}), {c['max_val']})",
     "hardsigmoid": lambda x, c: f"min(max({x} / 6 + 0.5, 0), 1)",

@@ -39,6 +39,8 @@ class Code:
     double_regs: set[int] = field(default_factory=set)
     #: Registers that hold a trailing 1 after their elements (spec.py, *Bias folding*).
     unit_regs: set[int] = field(default_factory=set)
+    #: A squashing tanh's output -> its input, where the unscale computes both (heads.py).
+    squashed: dict[int, int] = field(default_factory=dict)
     depth: int = 0
     #: The position of ``action_masks`` among the function's arguments.
     mask_argument: int = 3

@@ -2,17 +2,26 @@
 
 The action bounds of ``unscale`` and ``clip`` come from the action space, which one
 training run never changes: they are written into the code (and the fingerprint).
+
+SB3's squashed actions (SAC, TD3, gSDE with ``squash_output``) are ``tanh`` then
+``unscale``: ``low + 0.5 * (tanh(x) + 1) .* (high - low)``, which is the logistic
+``high - (high - low) ./ (1 + exp(2 * x))``. :func:`fused_squashes` finds those pairs and
+the unscale writes the logistic with ``exp(2 * x)`` as ``e^2.^x``: operators only, where
+``tanh`` and ``exp`` are builtin calls that cost Octave about 1.1 us each
+(docs/performance.md). NaN stays NaN, +Inf gives ``high`` and -Inf ``low``.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 import numpy as np
 
-from .code import Code, vector
+from .code import Code, number, vector
 from .ops import register, same_shape
-from .spec import OpSpec, Shape
+from .spec import OpSpec, ProgramSpec, Shape
 
 MASKED_LOGIT = "-1e8"  # sb3-contrib's MaskableCategorical.apply_masking
 
@@ -22,10 +31,32 @@ def _bounds_shape(spec: OpSpec, raw: dict[str, Any]) -> None:
     spec.consts = {name: tuple(float(v) for v in np.ravel(raw[name])) for name in ("low", "high")}
 
 
+def fused_squashes(spec: ProgramSpec) -> dict[int, int]:
+    """Return the ``tanh`` ops that only the next op, a finite ``unscale``, reads.
+
+    :returns: tanh op index -> the tanh's input register (the unscale reads it instead).
+    """
+    ops = [op for op in spec.ops if op.mode != "stochastic"]
+    fused = {}
+    for op, after in itertools.pairwise(ops):
+        readers = [other for other in ops if op.output in other.inputs]
+        if (op.op == "tanh" and after.op == "unscale" and after.inputs == (op.output,)
+                and readers == [after] and op.output != spec.output
+                and np.isfinite([*after.consts["low"], *after.consts["high"]]).all()):
+            fused[op.index] = op.inputs[0]
+    return fused
+
+
 @register("unscale", shape=_bounds_shape)
 def _emit_unscale(spec: OpSpec, code: Code) -> None:
-    # low + 0.5*(x + 1).*(high - low) == x .* half + mid, as sb3.load_policy precomputes it.
     low, high = (np.array(spec.consts[n]) for n in ("low", "high"))
+    if spec.inputs[0] in code.squashed:
+        x = code.single(code.squashed[spec.inputs[0]])
+        code.comment("tanh and unscale as one logistic: high - (high - low) ./ (1 + exp(2 * x))")
+        code.add(f"{code.out(spec)} = {vector(high)} - {vector(high - low)} ./ "
+                 f"(1 + {number(math.exp(2))}.^{x});")
+        return
+    # low + 0.5*(x + 1).*(high - low) == x .* half + mid, as sb3.load_policy precomputes it.
     half = 0.5 * (high - low)
     value = code.single(spec.inputs[0])
     if np.any(half != 1):

@@ -178,7 +178,7 @@ def _emit_layer_norm(spec: OpSpec, code: Code) -> None:
     x = code.single(spec.inputs[0])
     out = code.out(spec)
     code.add(f"{centered} = {x} - mean({x}, 2);",
-             f"{out} = {centered} ./ sqrt(mean({centered} .^ 2, 2) + "
+             f"{out} = {centered} ./ sqrt(mean({centered}.^2, 2) + "
              f"{number(spec.consts['eps'])});",
              f"{out} = {out} .* {weight} + {bias};")
 

@@ -21,6 +21,7 @@ from ..errors import BundleError
 from ..translate.program import Program
 from .code import Code
 from .fuse import inline_once, relu_in_place, reuse_registers
+from .heads import fused_squashes
 from .inputs import describe, emit_input
 from .ops import OPS
 from .spec import ProgramSpec, architecture_fingerprint, is_matlab_identifier, program_spec
@@ -128,10 +129,14 @@ def render_matlab_function(spec: ProgramSpec, name: str) -> str:
     for item in spec.inputs:
         emit_input(item, code, item.index in spec.float_inputs)
     kinds = {}  # register -> (double?, shape, carries a unit?): which may share a variable
+    squashes = fused_squashes(spec)
     for op in spec.ops:
         if op.mode == "stochastic":
             continue
         code.comment(_op_comment(op))
+        if op.index in squashes:  # the unscale that reads it computes it (heads.py)
+            code.squashed[op.output] = squashes[op.index]
+            continue
         code.unit_regs.discard(op.output)
         OPS[op.op].emit(op, code)
         kinds[op.output] = (op.output in code.double_regs, op.out_shape.dims,

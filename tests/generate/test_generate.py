@@ -380,3 +380,52 @@ save('-v7', 'out.mat', '-struct', 'r');
     res = scipy.io.loadmat(tmp_path / "out.mat", simplify_cells=True)
     assert np.isnan([res["nan"], res["inf"], res["neg"]]).all(), (res, out)
     assert res["column"] != "accepted"
+
+
+# --------------------------------------------------------------------------- squash + unscale
+def _code_lines(model: Any) -> list[str]:
+    text = render_matlab_function(load_program_spec(build_program(model)), "f")
+    return [line for line in text.splitlines() if line and not line.lstrip().startswith("%")]
+
+
+def test_squash_and_unscale_become_one_logistic() -> None:
+    from stable_baselines3 import TD3
+
+    for model in (_sac(), TD3("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", buffer_size=64,
+                              policy_kwargs={"net_arch": [8]})):
+        code = _code_lines(model)
+        assert not any("tanh(" in line for line in code), code
+        assert code[-2] == ("action(:) = 2 - 4 ./ (1 + 7.38905609893065.^(r2 * "
+                            "params.op3_weight));"), code
+    # A tanh read by a linear layer (PPO's default hidden layers) stays a tanh.
+    ppo = PPO("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", n_steps=64,
+              policy_kwargs={"net_arch": [8]})
+    assert any("tanh(" in line for line in _code_lines(ppo))
+
+
+@pytest.mark.octave
+def test_saturated_and_moderate_squashed_actions_match_sb3(tmp_path: Path) -> None:
+    """The logistic gives SB3's tanh-then-unscale actions at the bounds and between them."""
+    model = SAC("MlpPolicy", "MountainCarContinuous-v0", seed=0, device="cpu", buffer_size=64,
+                policy_kwargs={"net_arch": [8]})
+    with th.no_grad():
+        model.policy.actor.mu.weight.mul_(300.0)  # pre-squash means of up to a few hundred
+    obs = np.random.default_rng(0).uniform(-3, 3, (200, 2)).astype(np.float32)
+    obs[:, 1] /= 30  # MountainCar's velocity range
+    expected = model.predict(obs, deterministic=True)[0]
+    path = export_policy(model, tmp_path / "p.mat")
+    generate_matlab_function(path, tmp_path, name="f")
+    scipy.io.savemat(tmp_path / "obs.mat", {"X": obs.astype(np.float64)})
+    run_octave(f"""
+p = sb3.params(sb3.load_policy('{path}'));
+d = load('obs.mat');
+A = zeros(size(d.X, 1), 1);
+for k = 1:size(d.X, 1)
+  A(k, :) = f(d.X(k, :), p);
+end
+save('-v7', 'out.mat', 'A');
+""", tmp_path)
+    actions = scipy.io.loadmat(tmp_path / "out.mat")["A"]
+    assert (np.abs(expected) == 1).sum() >= 20, "many actions are at a bound"
+    assert (np.abs(expected) < 0.99).sum() >= 5, "some are not"
+    np.testing.assert_allclose(actions, expected, atol=1e-5)
