@@ -14,13 +14,14 @@ emitters write one statement per op (``r2 = [r1, 1] * W;``, ``r3 = r2 .* (r2 > 0
   last time, when both have the same class and size (MATLAB Coder keeps a variable's
   class and size), so a chain of layers writes one variable.
 
-SAC's default actor becomes::
+SAC's default actor becomes (its squash and unscale written as one logistic by
+:mod:`.heads`)::
 
     r2 = [obs, 1] * params.op1_weight;
     r2(r2 < 0) = 0;
     r2 = r2 * params.op3_weight;
     r2(r2 < 0) = 0;
-    action(:) = tanh(r2 * params.op5_weight) .* 2;
+    action(:) = 2 - 4 ./ (1 + 7.38905609893065.^(r2 * params.op5_weight));
 
 A register read twice stays a variable, so no work is repeated, and no fold makes a
 line longer than the style's limit.
