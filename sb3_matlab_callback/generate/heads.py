@@ -68,8 +68,11 @@ def _emit_unscale(spec: OpSpec, code: Code) -> None:
 
 @register("clip", shape=_bounds_shape)
 def _emit_clip(spec: OpSpec, code: Code) -> None:
+    # MATLAB's max and min ignore NaN; np.clip (SB3) keeps it: so does the second line.
     low, high = (vector(spec.consts[n]) for n in ("low", "high"))
-    code.add(f"{code.out(spec)} = min(max({code.single(spec.inputs[0])}, {low}), {high});")
+    x, out = code.reg(spec.inputs[0]), code.out(spec)
+    code.add(f"{out} = min(max({code.single(spec.inputs[0])}, {low}), {high});",
+             f"{out}({x} ~= {x}) = NaN;")
 
 
 def _index_shape(spec: OpSpec, raw: dict[str, Any]) -> None:
