@@ -68,7 +68,8 @@ def _emit_unscale(spec: OpSpec, code: Code) -> None:
 
 @register("clip", shape=_bounds_shape)
 def _emit_clip(spec: OpSpec, code: Code) -> None:
-    # MATLAB's max and min ignore NaN; np.clip (SB3) keeps it: so does the second line.
+    # MATLAB's max and min ignore NaN; np.clip keeps it, and so does the second line (SB3's
+    # predict raises for a NaN mean: NaN is the generated function's way to refuse).
     low, high = (vector(spec.consts[n]) for n in ("low", "high"))
     x, out = code.reg(spec.inputs[0]), code.out(spec)
     code.add(f"{out} = min(max({code.single(spec.inputs[0])}, {low}), {high});",

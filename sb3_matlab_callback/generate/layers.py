@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .code import Code, number
-from .ops import register, same_shape
+from .ops import ShapeFn, register, same_shape
 from .spec import OpSpec, Param, Shape, _items
 
 
@@ -146,15 +146,20 @@ def _emit_mean(spec: OpSpec, code: Code) -> None:
 
 
 # --------------------------------------------------------------------------- normalization
-def _batch_norm_shape(spec: OpSpec, raw: dict[str, Any]) -> None:
-    _check_flat(spec)
-    same_shape(spec, raw)
-    spec.consts = {"eps": float(np.ravel(raw["eps"])[0])}
-    spec.params = [Param(f"op{spec.index}_{name}", (1, spec.out_shape.size), _row(raw[name]))
-                   for name in ("mean", "var", "weight", "bias")]
+def _norm_shape(*names: str) -> ShapeFn:
+    """Return a normalization's shape rule: a flat input, ``eps``, a ``1-by-d`` param per name."""
+
+    def shape(spec: OpSpec, raw: dict[str, Any]) -> None:
+        _check_flat(spec)
+        same_shape(spec, raw)
+        spec.consts = {"eps": float(np.ravel(raw["eps"])[0])}
+        spec.params = [Param(f"op{spec.index}_{name}", (1, spec.out_shape.size), _row(raw[name]))
+                       for name in names]
+
+    return shape
 
 
-@register("batch_norm", shape=_batch_norm_shape)
+@register("batch_norm", shape=_norm_shape("mean", "var", "weight", "bias"))
 def _emit_batch_norm(spec: OpSpec, code: Code) -> None:
     mean, var, weight, bias = (code.param(p.name) for p in spec.params)
     out = code.out(spec)
@@ -163,15 +168,7 @@ def _emit_batch_norm(spec: OpSpec, code: Code) -> None:
              f"{out} = {out} .* {weight} + {bias};")
 
 
-def _layer_norm_shape(spec: OpSpec, raw: dict[str, Any]) -> None:
-    _check_flat(spec)
-    same_shape(spec, raw)
-    spec.consts = {"eps": float(np.ravel(raw["eps"])[0])}
-    spec.params = [Param(f"op{spec.index}_{name}", (1, spec.out_shape.size), _row(raw[name]))
-                   for name in ("weight", "bias")]
-
-
-@register("layer_norm", shape=_layer_norm_shape)
+@register("layer_norm", shape=_norm_shape("weight", "bias"))
 def _emit_layer_norm(spec: OpSpec, code: Code) -> None:
     weight, bias = (code.param(p.name) for p in spec.params)
     centered = f"t{spec.index}"

@@ -384,6 +384,8 @@ save('-v7', 'out.mat', '-struct', 'r');
 """, tmp_path)
     res = scipy.io.loadmat(tmp_path / "out.mat", simplify_cells=True)
     assert np.isnan(res["nan"]), (res, out)
+    with pytest.raises(ValueError):  # SB3 gives no action for it either
+        model.predict(np.array([np.nan, 0, 0], dtype=np.float32), deterministic=True)
     if head == "squash":  # the carried unit turns Inf into NaN: every layer is NaN
         assert np.isnan([res["inf"], res["neg"]]).all(), (res, out)
     else:  # tanh layers carry no unit; tanh(+-Inf) is finite, and SB3 gives the same action
@@ -440,3 +442,29 @@ save('-v7', 'out.mat', 'A');
     assert (np.abs(expected) == 1).sum() >= 20, "many actions are at a bound"
     assert (np.abs(expected) < 0.99).sum() >= 5, "some are not"
     np.testing.assert_allclose(actions, expected, atol=1e-5)
+
+
+@pytest.mark.octave
+def test_custom_cnn_with_batch_and_layer_norm_matches_sb3(tmp_path: Path) -> None:
+    """A user's extractor (padding, dilation, 'same', ELU, BatchNorm1d, LayerNorm) and a clip."""
+    from custom_cnn import IMAGE, custom_cnn_model
+
+    model = custom_cnn_model()
+    perturb(model)
+    images = np.random.default_rng(0).integers(0, 256, (6, *IMAGE.shape), dtype=np.uint8)
+    expected = np.stack([model.predict(image, deterministic=True)[0] for image in images])
+    path = export_policy(model, tmp_path / "p.mat")
+    text = generate_matlab_function(path, tmp_path, name="f").read_text()
+    assert "op7_var" in text and "op8_bias" in text, "the norms are generated, not skipped"
+    scipy.io.savemat(tmp_path / "obs.mat", {"X": images})
+    run_octave(f"""
+p = sb3.params(sb3.load_policy('{path}'));
+d = load('obs.mat');
+A = zeros(size(d.X, 1), 2);
+for k = 1:size(d.X, 1)
+  A(k, :) = f(reshape(d.X(k, :, :, :), {', '.join(map(str, IMAGE.shape))}), p);
+end
+save('-v7', 'out.mat', 'A');
+""", tmp_path)
+    actions = scipy.io.loadmat(tmp_path / "out.mat")["A"]
+    np.testing.assert_allclose(actions, expected, atol=_atol(expected))

@@ -14,50 +14,17 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import scipy.io
-import torch as th
+from custom_cnn import IMAGE, custom_cnn_model
 from envs import SpaceEnv, box, perturb
 from octave import run_octave
 from sb3_contrib import MaskablePPO, RecurrentPPO
-from stable_baselines3 import A2C, DQN, PPO
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3 import DQN, PPO
 
-from sb3_matlab_callback import export_policy, register_features_extractor
+from sb3_matlab_callback import export_policy
 
 pytestmark = pytest.mark.octave
 OBS = box(-1.0, 1.0, shape=(3,))
-IMAGE = gym.spaces.Box(0, 255, (36, 36, 3), np.uint8)
 SAMPLES = 2000
-
-
-class CustomCnn(BaseFeaturesExtractor):
-    """A user's CNN: padding, dilation, 'same' padding, BatchNorm1d and LayerNorm."""
-
-    def __init__(self, observation_space: gym.Space) -> None:
-        super().__init__(observation_space, features_dim=6)
-        self.net = th.nn.Sequential(
-            th.nn.Conv2d(3, 4, kernel_size=5, stride=2, padding=1, dilation=2), th.nn.ELU(),
-            th.nn.Conv2d(4, 3, kernel_size=(3, 2), padding="same"), th.nn.ReLU(),
-            th.nn.Flatten(), th.nn.Linear(3 * 15 * 15, 6), th.nn.BatchNorm1d(6),
-            th.nn.LayerNorm(6), th.nn.Tanh())
-
-    def forward(self, obs: th.Tensor) -> th.Tensor:
-        return self.net(obs)
-
-
-@register_features_extractor(CustomCnn)
-def _custom_cnn(builder: Any, extractor: CustomCnn) -> int:
-    (reg,) = builder.observation().values()
-    return builder.module(extractor.net, reg)
-
-
-def _custom_cnn_model() -> A2C:
-    model = A2C("CnnPolicy", SpaceEnv(IMAGE, box(-1.0, 3.0, (2,))), seed=0,
-                policy_kwargs={"features_extractor_class": CustomCnn, "net_arch": [8]})
-    norm = model.policy.features_extractor.net[6]
-    with th.no_grad():
-        norm.running_mean.uniform_(-0.5, 0.5)
-        norm.running_var.uniform_(0.5, 2.0)
-    return model
 
 
 def _bundles(tmp: Path) -> dict[str, Any]:
@@ -75,7 +42,7 @@ def _bundles(tmp: Path) -> dict[str, Any]:
     image = PPO("CnnPolicy", SpaceEnv(IMAGE, gym.spaces.Discrete(3)), n_steps=8, batch_size=8,
                 policy_kwargs={**small, "features_extractor_kwargs": {"features_dim": 8}})
     models = {"maskable": maskable, "recurrent": recurrent, "greedy": greedy,
-              "exploring": exploring, "image": image, "custom_cnn": _custom_cnn_model()}
+              "exploring": exploring, "image": image, "custom_cnn": custom_cnn_model()}
     for name, model in models.items():
         perturb(model)
         export_policy(model, tmp / f"{name}.mat")
